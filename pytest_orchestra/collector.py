@@ -1,0 +1,147 @@
+"""Folding pytest's phase reports into one :class:`TestRecord` per test.
+
+Works on the reports the controller receives, so the result is the same with
+and without xdist: only plain report attributes are read (no exception
+objects, which xdist does not carry).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from pytest_orchestra.records import FAILING_OUTCOMES, OUTCOMES, TestRecord
+
+KNOWN_PHASES = frozenset({"setup", "call", "teardown"})
+
+#: Length of the one-line reason kept per test.
+MESSAGE_LIMIT = 500
+
+
+def phase_outcome(report: Any) -> str:
+    """The outcome of one phase report in the records' vocabulary."""
+    if hasattr(report, "wasxfail"):
+        if report.skipped:
+            return "xfailed"
+        if report.passed:
+            return "xpassed"
+    if report.passed:
+        return "passed"
+    if report.skipped:
+        return "skipped"
+    return "failed" if report.when == "call" else "error"
+
+
+def one_line_reason(report: Any) -> str:
+    """The first meaningful line of why a phase failed or skipped."""
+    longrepr = report.longrepr
+    if longrepr is None:
+        return ""
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, lineno, reason)
+        reason = str(longrepr[2])
+        return reason[len("Skipped: "):] if reason.startswith("Skipped: ") else reason
+    crash = getattr(longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(longrepr)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    # pytest's assertion rewriting puts the useful comparison on the first line;
+    # for plain errors the last line is "Type: message".
+    line = lines[0] if crash is not None else lines[-1]
+    return line[:MESSAGE_LIMIT]
+
+
+def failure_location(report: Any, rootdir: Path) -> Optional[Tuple[str, int]]:
+    """Where a failure was raised, as (rootdir-relative path, 1-based line)."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None and crash.path:
+        path = Path(crash.path)
+        try:
+            rel = path.resolve().relative_to(rootdir).as_posix()
+        except (ValueError, OSError):
+            rel = None
+        if rel is not None:
+            return rel, int(crash.lineno)
+    location = getattr(report, "location", None)
+    if location and location[1] is not None:
+        return str(location[0]), int(location[1]) + 1
+    return None
+
+
+def _decides(outcome: str, current: Optional[str], when: str) -> bool:
+    """Whether this phase's outcome becomes the test's outcome.
+
+    The worst outcome wins, except that the first failure stays the test's
+    failure (a teardown error after a failed call does not hide the call), and
+    a passing call is the deciding phase of a passing test.
+    """
+    if current is None:
+        return True
+    if current in FAILING_OUTCOMES:
+        return False
+    if OUTCOMES.index(outcome) < OUTCOMES.index(current):
+        return True
+    return when == "call" and outcome == current
+
+
+class TestRecordBuilder:
+    """Accumulates the phase reports of the tests in flight."""
+
+    __test__ = False
+
+    def __init__(self, rootdir: Path) -> None:
+        self.rootdir = rootdir
+        self._open: Dict[str, Tuple[TestRecord, List[Any], List[str]]] = {}
+
+    def add(self, report: Any) -> Optional[Tuple[TestRecord, List[Any]]]:
+        """Take one phase report; return the finished record after its teardown."""
+        entry = self._open.get(report.nodeid)
+        if entry is None:
+            tags = getattr(report, "orchestra", None) or {}
+            record = TestRecord(
+                nodeid=report.nodeid,
+                outcome="passed",
+                phase=report.when,
+                start=float(getattr(report, "start", 0.0) or 0.0),
+                app=tags.get("app"),
+                matrix=dict(tags.get("matrix") or {}),
+                markers=tuple(tags.get("markers") or ()),
+                worker=getattr(report, "worker_id", None),
+            )
+            entry = (record, [], [])
+            self._open[report.nodeid] = entry
+        record, reports, outcomes = entry
+        reports.append(report)
+        outcome = phase_outcome(report)
+        record.duration += float(getattr(report, "duration", 0.0) or 0.0)
+        if _decides(outcome, record.outcome if outcomes else None, report.when):
+            record.outcome = outcome
+            # xdist reports a crashed worker's test with the phase "???".
+            record.phase = report.when if report.when in KNOWN_PHASES else "crash"
+            if outcome != "passed":
+                record.message = one_line_reason(report)
+                if outcome in FAILING_OUTCOMES:
+                    record.location = failure_location(report, self.rootdir)
+        outcomes.append(outcome)
+        if report.when == "teardown":
+            del self._open[report.nodeid]
+            return record, reports
+        return None
+
+    def drain(self) -> List[Tuple[TestRecord, List[Any]]]:
+        """Records of tests whose teardown never came (a crashed worker, an interrupt)."""
+        entries = [(record, reports) for record, reports, _ in self._open.values()]
+        self._open.clear()
+        return entries
+
+
+def collection_error_record(report: Any, rootdir: Path) -> TestRecord:
+    """A record for a collector that failed (an import error, a bad marker...)."""
+    nodeid = report.nodeid or str(getattr(report, "fspath", "") or "<collection>")
+    return TestRecord(
+        nodeid=nodeid,
+        outcome="error",
+        phase="collect",
+        message=one_line_reason(report),
+        location=failure_location(report, rootdir),
+    )

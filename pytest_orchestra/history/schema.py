@@ -1,0 +1,240 @@
+"""Table layout of the history database and the mapping between rows and records.
+
+The layout is versioned with ``PRAGMA user_version``; any change to the tables
+below must bump :data:`SCHEMA_VERSION`, which makes older databases be moved
+aside rather than migrated (history is a cache of past runs, not a ledger).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sqlite3
+from typing import Dict, Optional, Sequence, Tuple
+
+from pytest_orchestra.records import RunRecord, TestRecord
+
+SCHEMA_VERSION: int = 1
+
+# "commit" and "trigger" are SQL keywords, hence the longer column names.
+RUN_COLUMNS: Tuple[str, ...] = (
+    "run_id",
+    "started",
+    "ended",
+    "status",
+    "git_commit",
+    "branch",
+    "triggered_by",
+    "exit_status",
+    "workers",
+    "success_rate",
+    "gate_passed",
+    "host",
+    "pid",
+    "args",
+)
+
+TEST_COLUMNS: Tuple[str, ...] = (
+    "run_id",
+    "nodeid",
+    "outcome",
+    "phase",
+    "duration",
+    "start",
+    "attempts",
+    "category",
+    "app",
+    "matrix",
+    "markers",
+    "message",
+    "location_file",
+    "location_line",
+    "worker",
+)
+
+CREATE_STATEMENTS: Tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS runs (
+        run_id TEXT PRIMARY KEY,
+        started REAL NOT NULL,
+        ended REAL,
+        status TEXT NOT NULL,
+        git_commit TEXT,
+        branch TEXT,
+        triggered_by TEXT NOT NULL,
+        exit_status INTEGER,
+        workers INTEGER NOT NULL,
+        success_rate REAL,
+        gate_passed INTEGER,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        args TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS runs_started ON runs(started)",
+    """
+    CREATE TABLE IF NOT EXISTS tests (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        nodeid TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        phase TEXT NOT NULL,
+        duration REAL NOT NULL,
+        start REAL NOT NULL,
+        attempts INTEGER NOT NULL,
+        category TEXT,
+        app TEXT,
+        matrix TEXT NOT NULL,
+        markers TEXT NOT NULL,
+        message TEXT NOT NULL,
+        location_file TEXT,
+        location_line INTEGER,
+        worker TEXT
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS tests_run_id ON tests(run_id)",
+    "CREATE INDEX IF NOT EXISTS tests_nodeid ON tests(nodeid)",
+)
+
+#: What a healthy database must hold, checked cheaply on every open.
+EXPECTED_TABLES: Dict[str, Tuple[str, ...]] = {
+    "runs": RUN_COLUMNS,
+    "tests": ("id",) + TEST_COLUMNS,
+}
+
+RUN_SELECT = "SELECT " + ", ".join(f"runs.{name}" for name in RUN_COLUMNS) + " FROM runs"
+TEST_FIELDS = ", ".join(f"tests.{name}" for name in TEST_COLUMNS)
+
+INSERT_RUN = (
+    f"INSERT OR REPLACE INTO runs ({', '.join(RUN_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in RUN_COLUMNS)})"
+)
+INSERT_TEST = (
+    f"INSERT INTO tests ({', '.join(TEST_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in TEST_COLUMNS)})"
+)
+
+
+def create_schema(connection: sqlite3.Connection) -> None:
+    """Create the tables inside the caller's write transaction."""
+    for statement in CREATE_STATEMENTS:
+        connection.execute(statement)
+    # PRAGMA does not take parameters; the value is our own integer.
+    connection.execute(f"PRAGMA user_version = {int(SCHEMA_VERSION)}")
+
+
+def encode_run(run: RunRecord) -> Tuple[object, ...]:
+    gate = None if run.gate_passed is None else int(bool(run.gate_passed))
+    return (
+        run.run_id,
+        run.started,
+        run.ended,
+        run.status,
+        run.commit,
+        run.branch,
+        run.trigger,
+        run.exit_status,
+        run.workers,
+        run.success_rate,
+        gate,
+        run.host,
+        run.pid,
+        run.args,
+    )
+
+
+def decode_run(row: Sequence[object]) -> RunRecord:
+    (run_id, started, ended, status, commit, branch, trigger, exit_status,
+     workers, rate, gate, host, pid, args) = row
+    return RunRecord(
+        run_id=str(run_id),
+        started=float(started),  # type: ignore[arg-type]
+        ended=None if ended is None else float(ended),  # type: ignore[arg-type]
+        status=str(status),
+        commit=_optional_text(commit),
+        branch=_optional_text(branch),
+        trigger=str(trigger),
+        exit_status=None if exit_status is None else int(exit_status),  # type: ignore[call-overload]
+        workers=int(workers),  # type: ignore[call-overload]
+        success_rate=None if rate is None else float(rate),  # type: ignore[arg-type]
+        gate_passed=None if gate is None else bool(gate),
+        host=str(host),
+        pid=int(pid),  # type: ignore[call-overload]
+        args=str(args),
+    )
+
+
+def encode_test(run_id: str, test: TestRecord) -> Tuple[object, ...]:
+    location_file, location_line = test.location if test.location else (None, None)
+    return (
+        run_id,
+        test.nodeid,
+        test.outcome,
+        test.phase,
+        test.duration,
+        test.start,
+        test.attempts,
+        test.category,
+        test.app,
+        _encode_matrix(tuple(test.matrix.items())),
+        _encode_markers(tuple(test.markers)),
+        test.message,
+        location_file,
+        location_line,
+        test.worker,
+    )
+
+
+def decode_test(row: Sequence[object]) -> TestRecord:
+    (_run_id, nodeid, outcome, phase, duration, start, attempts, category, app,
+     matrix, markers, message, location_file, location_line, worker) = row
+    location: Optional[Tuple[str, int]] = None
+    if location_file is not None:
+        line = 0 if location_line is None else int(location_line)  # type: ignore[call-overload]
+        location = (str(location_file), line)
+    return TestRecord(
+        nodeid=str(nodeid),
+        outcome=str(outcome),
+        phase=str(phase),
+        duration=float(duration),  # type: ignore[arg-type]
+        start=float(start),  # type: ignore[arg-type]
+        attempts=int(attempts),  # type: ignore[call-overload]
+        category=_optional_text(category),
+        app=_optional_text(app),
+        matrix=dict(_decode_matrix(str(matrix))),
+        markers=_decode_markers(str(markers)),
+        message=str(message),
+        location=location,
+        worker=_optional_text(worker),
+    )
+
+
+# A fresh encoder per json.dumps call with options costs more than the insert
+# itself; and a run has few distinct cells and marker sets, so cache them.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@functools.lru_cache(maxsize=1024)
+def _encode_matrix(items: Tuple[Tuple[str, str], ...]) -> str:
+    # Key order is kept: it is the dimension order the cell is shown in.
+    return _to_json(dict(items))
+
+
+@functools.lru_cache(maxsize=1024)
+def _encode_markers(names: Tuple[str, ...]) -> str:
+    return _to_json(list(names))
+
+
+@functools.lru_cache(maxsize=1024)
+def _decode_matrix(text: str) -> Tuple[Tuple[str, str], ...]:
+    # A tuple, so the cached value cannot be changed through one record's dict.
+    return tuple((str(key), str(value)) for key, value in json.loads(text).items())
+
+
+@functools.lru_cache(maxsize=1024)
+def _decode_markers(text: str) -> Tuple[str, ...]:
+    return tuple(str(name) for name in json.loads(text))
+
+
+def _optional_text(value: object) -> Optional[str]:
+    return None if value is None else str(value)

@@ -1,0 +1,94 @@
+"""Hook specifications that pytest-orchestra adds to pytest.
+
+They are added with ``pytest_addhooks``, so any plugin or ``conftest.py`` can
+implement them. Each docstring says who calls the hook, when, and what a
+return value means. Hooks marked ``firstresult`` stop at the first
+implementation that returns something other than ``None``.
+
+Hooks called "on the controller" run in the process that writes records and
+reports: the only process without xdist, the controller with ``-n``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_orchestra.records import GateCheck, RunRecord, RunResult, TestRecord
+    from pytest_orchestra.workflow import GatesSpec, Workflow
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_orchestra_workflow(
+    config: pytest.Config, workflow: "Workflow"
+) -> Optional["Workflow | Mapping[str, Any]"]:
+    """Define or replace the workflow from Python instead of (or on top of) a file.
+
+    Called once per process (controller and every xdist worker) during
+    ``pytest_configure``, after the workflow file (if any) was loaded and
+    validated. ``workflow`` is that file's workflow, or an empty one.
+
+    Return a :class:`~pytest_orchestra.workflow.Workflow`, or a plain mapping
+    with the same shape as ``orchestra.yaml`` (it is validated the same way;
+    errors name ``pytest_orchestra_workflow``). Return ``None`` to keep
+    ``workflow``. The first non-``None`` result wins.
+    """
+
+
+def pytest_orchestra_run_started(config: pytest.Config, run: "RunRecord") -> None:
+    """A run record was opened.
+
+    Called on the controller from ``pytest_sessionstart`` when records are on,
+    after the run was written to the history database. ``run`` carries the run
+    id, commit, branch and trigger. The return value is ignored.
+    """
+
+
+def pytest_orchestra_test_recorded(
+    config: pytest.Config, record: "TestRecord", reports: Sequence[pytest.TestReport]
+) -> None:
+    """One test's record is complete, before it is stored.
+
+    Called on the controller once per test item (and once per collection error,
+    with an empty ``reports``), after its last phase was reported. ``reports``
+    are that item's phase reports as the controller received them (serialized
+    and rebuilt under xdist, so no live exception objects). Implementations may
+    fill fields of ``record`` in place (``category``, ``flaky``,
+    ``quarantined``...). The return value is ignored.
+    """
+
+
+def pytest_orchestra_gate_checks(
+    config: pytest.Config, result: "RunResult", gates: "GatesSpec"
+) -> Optional[Sequence["GateCheck"]]:
+    """Add checks to the quality gate.
+
+    Called on the controller at the end of the session when a gate is on,
+    after the built-in rules were evaluated. Return a sequence of
+    :class:`~pytest_orchestra.records.GateCheck`; all implementations'
+    results are added to the verdict, and any failed check fails the gate.
+    """
+
+
+def pytest_orchestra_run_finished(config: pytest.Config, result: "RunResult") -> None:
+    """The run is over and its result is about to be reported.
+
+    Called on the controller in ``pytest_sessionfinish``, after the gate was
+    evaluated and before ``summary.json``, ``report.md`` and ``events.jsonl``
+    are written. Implementations may add entries to ``result.sections`` (they
+    appear in ``summary.json`` under their own key). The return value is
+    ignored.
+    """
+
+
+def pytest_orchestra_reports_written(
+    config: pytest.Config, result: "RunResult", report_dir: "Any"
+) -> None:
+    """The run's reports are on disk in ``report_dir`` (a ``pathlib.Path``).
+
+    Called on the controller at the end of ``pytest_sessionfinish``, when
+    records are on. Sinks that ship reports elsewhere hook in here. The return
+    value is ignored.
+    """

@@ -1,0 +1,54 @@
+"""Pytest wiring of the matrix: ``@pytest.mark.matrix`` and ``orchestra_context``."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import pytest
+
+from pytest_orchestra.matrix.cells import MatrixCell, MatrixContext, MatrixError, expand_cells, marker_dimensions
+
+#: The parametrized argument that carries a test's cell.
+CELL_ARGNAME = "orchestra_context"
+
+
+class MatrixPlugin:
+    """Expands matrix markers into one item per cell (controller and workers alike)."""
+
+    def __init__(self, matrix_spec: Any) -> None:
+        self.spec = matrix_spec
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        marker = metafunc.definition.get_closest_marker("matrix")
+        if marker is None:
+            return
+        where = metafunc.definition.nodeid
+        try:
+            dims = marker_dimensions(marker.args, marker.kwargs, self.spec, where=where)
+        except MatrixError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        cells = expand_cells(dims, self.spec)
+        params = [
+            pytest.param(cell, id=cell.id, marks=[pytest.mark.skip(reason=cell.skip_reason)] if cell.skip_reason else [])
+            for cell in cells
+        ]
+        # The test need not ask for orchestra_context to be expanded: the name is
+        # added to its closure so pytest accepts the (indirect) parametrization.
+        if CELL_ARGNAME not in metafunc.fixturenames:
+            metafunc.fixturenames.append(CELL_ARGNAME)
+        metafunc.parametrize(CELL_ARGNAME, params, indirect=True)
+
+    @pytest.fixture
+    def orchestra_context(self, request: pytest.FixtureRequest) -> MatrixContext:
+        """The test's matrix cell and the data the workflow attaches to it."""
+        cell: Optional[MatrixCell] = getattr(request, "param", None)
+        return MatrixContext(cell)
+
+
+def cell_of(item: pytest.Item) -> Dict[str, str]:
+    """The matrix cell values of an item, or ``{}``."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return {}
+    cell = callspec.params.get(CELL_ARGNAME)
+    return dict(cell.values) if isinstance(cell, MatrixCell) else {}

@@ -1,0 +1,81 @@
+"""pytest-orchestra's entry point (``pytest11``: ``orchestra``).
+
+Thin on purpose: options, markers, and the registration of each capability's
+plugin object when it is on. The logic lives in the capability packages.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_orchestra.settings import OrchestraSettings
+
+#: The session's parsed settings, for capabilities that need them.
+SETTINGS_KEY: "pytest.StashKey[OrchestraSettings]" = pytest.StashKey()
+
+MARKERS = (
+    "app(name): the app this test belongs to (overrides the workflow's apps.*.paths).",
+    "matrix(*dimensions, **values): run the test once per cell of the given dimensions, "
+    "e.g. matrix(role=['Admin', 'Guest']) or matrix('role', 'edition') with values from the workflow.",
+    "critical: a test whose failure fails the quality gate (gates.critical).",
+)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_orchestra import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("orchestra", "pytest-orchestra: orchestrated QA runs")
+    group.addoption(
+        "--orchestra-workflow",
+        metavar="PATH",
+        default=None,
+        help="Workflow file to use instead of orchestra.yaml / [tool.orchestra] at the rootdir.",
+    )
+    group.addoption(
+        "--orchestra-report-dir",
+        metavar="DIR",
+        default=None,
+        help="Write this run's reports into DIR (default: .orchestra/reports/<run-id>/).",
+    )
+    group.addoption(
+        "--orchestra-gate",
+        metavar="RULES",
+        nargs="?",
+        const="",
+        default=None,
+        help="Evaluate the quality gate: the workflow's gates, or defaults, overridden by "
+        "RULES like 'min_success_rate=0.95,max_flaky=0'. A failed gate exits with status 6.",
+    )
+    parser.addini(
+        "orchestra_records",
+        type="bool",
+        default=True,
+        help="Write run history (.orchestra/history.db) and reports (default: true).",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from pytest_orchestra.matrix.plugin import MatrixPlugin
+    from pytest_orchestra.settings import load_settings
+    from pytest_orchestra.tagging import ItemTagger
+
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
+    settings = load_settings(config)
+    config.stash[SETTINGS_KEY] = settings
+    workflow = settings.workflow
+    config.pluginmanager.register(MatrixPlugin(workflow.matrix), "orchestra-matrix")
+    config.pluginmanager.register(
+        ItemTagger(workflow.apps, settings.tracked_markers, settings.rootdir), "orchestra-tagging"
+    )
+    if not hasattr(config, "workerinput"):
+        from pytest_orchestra.reporting.plugin import RunRecorder
+
+        config.pluginmanager.register(RunRecorder(config, settings), "orchestra-recorder")

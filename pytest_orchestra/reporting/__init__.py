@@ -1,0 +1,1 @@
+"""Report writers: summary.json, report.md, events.jsonl, OTLP export and GitHub output."""

@@ -1,0 +1,182 @@
+"""events.jsonl: the run as OpenTelemetry-shaped spans, one JSON object per line.
+
+A session span comes first and every test is its child. Trace and span ids are
+derived from the run id and the node id, so rendering the same run twice gives
+the same ids (and the OTLP export can reuse them).
+"""
+
+from __future__ import annotations
+
+import json
+from hashlib import blake2b
+from json.encoder import encode_basestring as _encode_string
+from typing import Any, Dict, List, Tuple
+
+from pytest_orchestra.records import FAILING_OUTCOMES, RunResult, TestRecord
+from pytest_orchestra.reporting.summary import failure_reason, run_duration
+
+SESSION_SPAN_NAME = "pytest session"
+
+_NANOS = 1_000_000_000
+_RESULT_STATUS = {"skipped": "skipped", "failed": "fail", "error": "fail"}
+# Spans are trees of fresh dicts: the circular-reference check only costs time.
+_encode_json = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), check_circular=False, default=str
+).encode
+
+
+def trace_id_for(run_id: str) -> str:
+    """32 hex digits, the same for every span of one run."""
+    return blake2b(run_id.encode("utf-8"), digest_size=16, person=b"orch-trace").hexdigest()
+
+
+def span_id_for(run_id: str, nodeid: str) -> str:
+    """16 hex digits, unique per node id within a run."""
+    key = f"{run_id}\0{nodeid}".encode("utf-8")
+    return blake2b(key, digest_size=8, person=b"orch-span").hexdigest()
+
+
+def session_span_id_for(run_id: str) -> str:
+    # A different personalisation keeps it apart from every test's span id.
+    return blake2b(run_id.encode("utf-8"), digest_size=8, person=b"orch-session").hexdigest()
+
+
+def _nanos(epoch: float) -> int:
+    return int(round(epoch * _NANOS))
+
+
+def run_failed(result: RunResult) -> bool:
+    """Whether the run as a whole failed: a failing test, a failed gate or a bad exit."""
+    if any(test.outcome in FAILING_OUTCOMES for test in result.tests):
+        return True
+    if result.gate.enabled and not result.gate.passed:
+        return True
+    return result.run.exit_status not in (None, 0)
+
+
+def _session_span(result: RunResult, trace_id: str, span_id: str) -> Dict[str, Any]:
+    run = result.run
+    start = _nanos(run.started)
+    end = _nanos(run.ended) if run.ended is not None else start + _nanos(run_duration(result))
+    failed = run_failed(result)
+    attributes: Dict[str, Any] = {
+        "test.suite.name": "pytest",
+        "test.suite.run.status": "failure" if failed else "success",
+        "orchestra.run_id": run.run_id,
+        "vcs.ref.head.revision": run.commit,
+        "vcs.ref.head.name": run.branch,
+        "cicd.pipeline.trigger": run.trigger,
+    }
+    return {
+        "traceId": trace_id,
+        "spanId": span_id,
+        "parentSpanId": "",
+        "name": SESSION_SPAN_NAME,
+        "kind": "INTERNAL",
+        "startTimeUnixNano": start,
+        "endTimeUnixNano": end,
+        "durationMs": round((end - start) / 1e6, 3),
+        "status": {"code": "ERROR" if failed else "OK", "message": ""},
+        # OTLP has no null attribute value: leave unknown ones out.
+        "attributes": {k: v for k, v in attributes.items() if v is not None},
+    }
+
+
+def _test_status(test: TestRecord) -> Tuple[str, str]:
+    if test.outcome in FAILING_OUTCOMES:
+        return "ERROR", failure_reason(test)
+    if test.outcome == "skipped":
+        return "UNSET", ""
+    return "OK", ""
+
+
+def _test_times(test: TestRecord, fallback_start: float) -> Tuple[int, int]:
+    start = _nanos(test.start or fallback_start)
+    return start, start + _nanos(test.duration)
+
+
+def _test_span(test: TestRecord, run_id: str, trace_id: str, parent_id: str, fallback_start: float) -> Dict[str, Any]:
+    start, end = _test_times(test, fallback_start)
+    code, message = _test_status(test)
+    attributes: Dict[str, Any] = {
+        "test.case.name": test.nodeid,
+        "test.case.result.status": _RESULT_STATUS.get(test.outcome, "pass"),
+        "orchestra.outcome": test.outcome,
+        "orchestra.phase": test.phase,
+    }
+    if test.app:
+        attributes["orchestra.app"] = test.app
+    for dimension, value in test.matrix.items():
+        attributes[f"orchestra.matrix.{dimension}"] = value
+    if test.category:
+        attributes["orchestra.category"] = test.category
+    attributes["orchestra.attempts"] = test.attempts
+    return {
+        "traceId": trace_id,
+        "spanId": span_id_for(run_id, test.nodeid),
+        "parentSpanId": parent_id,
+        "name": test.nodeid,
+        "kind": "INTERNAL",
+        "startTimeUnixNano": start,
+        "endTimeUnixNano": end,
+        "durationMs": round(test.duration * 1000, 3),
+        "status": {"code": code, "message": message},
+        "attributes": attributes,
+    }
+
+
+def build_spans(result: RunResult) -> List[Dict[str, Any]]:
+    """The session span, then one span per test in the order of ``result.tests``."""
+    run_id = result.run.run_id
+    trace_id = trace_id_for(run_id)
+    session_id = session_span_id_for(run_id)
+    spans = [_session_span(result, trace_id, session_id)]
+    spans.extend(_test_span(test, run_id, trace_id, session_id, result.run.started) for test in result.tests)
+    return spans
+
+
+def spans_to_jsonl(spans: List[Dict[str, Any]]) -> str:
+    """One compact JSON object per line (ending with a newline when not empty)."""
+    return "".join(_encode_json(span) + "\n" for span in spans)
+
+
+def render_events(result: RunResult) -> str:
+    """Exactly ``spans_to_jsonl(build_spans(result))``, about twice as fast.
+
+    events.jsonl is written on every run and holds one line per test, so it is
+    the bulk of the reporting time: this writes each test's line straight from
+    its record instead of building a dict and handing it to the generic encoder.
+    """
+    run_id = result.run.run_id
+    trace_id = trace_id_for(run_id)
+    session_id = session_span_id_for(run_id)
+    fallback_start = result.run.started
+    lines = [_encode_json(_session_span(result, trace_id, session_id)) + "\n"]
+    append = lines.append
+    prefix = f'{{"traceId":"{trace_id}","spanId":"'
+    parent = f'","parentSpanId":"{session_id}","name":'
+    for test in result.tests:
+        name = _encode_string(test.nodeid)
+        start, end = _test_times(test, fallback_start)
+        code, message = _test_status(test)
+        attributes = [
+            f'"test.case.name":{name}',
+            f'"test.case.result.status":"{_RESULT_STATUS.get(test.outcome, "pass")}"',
+            f'"orchestra.outcome":{_encode_string(test.outcome)}',
+            f'"orchestra.phase":{_encode_string(test.phase)}',
+        ]
+        if test.app:
+            attributes.append(f'"orchestra.app":{_encode_string(test.app)}')
+        for dimension, value in test.matrix.items():
+            attributes.append(f"{_encode_string('orchestra.matrix.' + dimension)}:{_encode_json(value)}")
+        if test.category:
+            attributes.append(f'"orchestra.category":{_encode_string(test.category)}')
+        attributes.append(f'"orchestra.attempts":{_encode_json(test.attempts)}')
+        append(
+            f"{prefix}{span_id_for(run_id, test.nodeid)}{parent}{name}"
+            f',"kind":"INTERNAL","startTimeUnixNano":{start},"endTimeUnixNano":{end}'
+            f',"durationMs":{round(test.duration * 1000, 3)!r}'
+            f',"status":{{"code":"{code}","message":{_encode_string(message)}}}'
+            f',"attributes":{{{",".join(attributes)}}}}}\n'
+        )
+    return "".join(lines)

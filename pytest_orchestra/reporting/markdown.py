@@ -1,0 +1,205 @@
+"""report.md: the run as a QA lead pastes it into a pull request.
+
+Headline, quality gate, failures grouped by category, matrix tables, per-app
+counts, retries, quarantine and selection. Output is deterministic: the same
+RunResult always renders the same text.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from pytest_orchestra.records import RunResult, TestRecord, count_outcomes
+from pytest_orchestra.reporting.summary import failure_reason, run_duration
+
+#: Order and wording of the counts in the headline.
+_HEADLINE_OUTCOMES = ("failed", "error", "passed", "skipped", "xfailed", "xpassed")
+_NO_VALUE = "—"
+
+
+def _cell_text(text: str) -> str:
+    """Text safe inside a table cell: no pipe splits it, no newline ends the row."""
+    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    """Inline code that a backtick in the text cannot break out of."""
+    return "`" + text.replace("`", "'") + "`"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
+    lines = ["| " + " | ".join(_cell_text(h) for h in header) + " |"]
+    lines.append("|" + "---|" * len(header))
+    for row in rows:
+        lines.append("| " + " | ".join(_cell_text(c) for c in row) + " |")
+    return lines
+
+
+def _headline(result: RunResult) -> List[str]:
+    counts = count_outcomes(result.tests)
+    failing = counts["failed"] + counts["error"]
+    gate_failed = result.gate.enabled and not result.gate.passed
+    icon = "❌" if failing or gate_failed else "✅"
+    parts = [f"{counts[name]} {name}" for name in _HEADLINE_OUTCOMES if counts.get(name)]
+    described = ", ".join(parts) if parts else "no tests ran"
+    headline = f"## {icon} pytest-orchestra: {described} in {run_duration(result):.1f} s"
+    if gate_failed:
+        headline += " — gate FAILED"
+    run = result.run
+    details = [f"run {_code(run.run_id)}"]
+    if run.branch:
+        details.append(f"branch {_code(run.branch)}")
+    if run.commit:
+        details.append(f"commit {_code(run.commit[:8])}")
+    details.append(f"trigger {_code(run.trigger)}")
+    return [headline, "", " · ".join(details)]
+
+
+def _gate(result: RunResult) -> List[str]:
+    gate = result.gate
+    lines = ["### Quality gate", "", "**PASSED**" if gate.passed else "**FAILED**", ""]
+    for check in gate.checks:
+        lines.append(f"- {'✅' if check.passed else '❌'} {check.describe()}")
+    return lines
+
+
+def _failures(result: RunResult, max_failures: int) -> List[str]:
+    groups: Dict[str, List[TestRecord]] = {}
+    for test in result.tests:
+        if test.failed:
+            groups.setdefault(test.category or "uncategorized", []).append(test)
+    if not groups:
+        return []
+    lines = ["### Failures by category"]
+    listed = total = 0
+    for category in sorted(groups, key=lambda name: (-len(groups[name]), name)):
+        tests = groups[category]
+        total += len(tests)
+        shown = tests[: max(0, max_failures - listed)]
+        if not shown:
+            continue
+        lines += ["", f"#### {category} ({len(tests)})", ""]
+        for test in shown:
+            reason = failure_reason(test).replace("`", "'")
+            lines.append(f"- {_code(test.nodeid)} — {reason}")
+        listed += len(shown)
+    if total > listed:
+        lines += ["", f"… and {total - listed} more failures (see summary.json)"]
+    return lines
+
+
+def _matrix_axes(result: RunResult, tests: List[TestRecord]) -> Tuple[List[str], Dict[str, List[str]]]:
+    """Dimensions in declaration order and each one's values in display order."""
+    dimensions = list(result.matrix_dimensions)
+    for test in tests:
+        for name in test.matrix:
+            if name not in dimensions:
+                dimensions.append(name)
+    declared = result.sections.get("matrix_values") or {}
+    values: Dict[str, List[str]] = {}
+    for name in dimensions:
+        ordered = [str(v) for v in declared.get(name, [])]
+        seen = set(ordered)
+        for test in tests:
+            value = test.matrix.get(name, _NO_VALUE)
+            if value not in seen:
+                seen.add(value)
+                ordered.append(value)
+        values[name] = ordered
+    return dimensions, values
+
+
+def _verdict(tests: List[TestRecord]) -> str:
+    if not tests:
+        return ""
+    failing = sum(1 for test in tests if test.failed)
+    if failing:
+        return f"❌ {failing}"
+    if all(test.outcome == "skipped" for test in tests):
+        return "⏭️"
+    return "✅"
+
+
+def _matrix(result: RunResult) -> List[str]:
+    tests = [test for test in result.tests if test.matrix]
+    if not tests:
+        return []
+    dimensions, values = _matrix_axes(result, tests)
+    cells: Dict[Tuple[str, ...], List[TestRecord]] = {}
+    for test in tests:
+        key = tuple(test.matrix.get(name, _NO_VALUE) for name in dimensions)
+        cells.setdefault(key, []).append(test)
+    lines = ["### Matrix"]
+    if len(dimensions) == 1:
+        (name,) = dimensions
+        row = ["result"] + [_verdict(cells.get((value,), [])) for value in values[name]]
+        return lines + [""] + _table([name] + values[name], [row])
+    rows_dim, cols_dim, rest = dimensions[0], dimensions[1], dimensions[2:]
+    for combo in product(*(values[name] for name in rest)):
+        if not any(key[2:] == combo for key in cells):
+            continue
+        if rest:
+            lines += ["", "#### " + ", ".join(f"{n}={v}" for n, v in zip(rest, combo))]
+        rows = [
+            [row] + [_verdict(cells.get((row, col) + combo, [])) for col in values[cols_dim]]
+            for row in values[rows_dim]
+        ]
+        lines += [""] + _table([f"{rows_dim} \\ {cols_dim}"] + values[cols_dim], rows)
+    return lines
+
+
+def _by_app(result: RunResult) -> List[str]:
+    groups: Dict[Optional[str], List[TestRecord]] = {}
+    for test in result.tests:
+        groups.setdefault(test.app, []).append(test)
+    if not any(app for app in groups):
+        return []
+    rows = []
+    for app in sorted(groups, key=lambda name: (name is None, name or "")):
+        counts = count_outcomes(groups[app])
+        rows.append([app or "(no app)"] + [str(counts[o]) for o in ("passed", "failed", "error", "skipped")])
+    return ["### By app", ""] + _table(["app", "passed", "failed", "error", "skipped"], rows)
+
+
+def _retries(result: RunResult) -> List[str]:
+    retried = [test for test in result.tests if test.attempts > 1]
+    if not retried:
+        return ["### Retries", "", "none"]
+    rows = [[_code(t.nodeid), str(t.attempts), t.outcome] for t in retried]
+    return ["### Retries", ""] + _table(["test", "attempts", "final outcome"], rows)
+
+
+def _quarantine(result: RunResult) -> List[str]:
+    entries = result.sections.get("quarantine") or []
+    if not entries:
+        return ["### Quarantined", "", "none"]
+    lines = ["### Quarantined", ""]
+    for entry in entries:
+        reason = str(entry.get("reason") or "").strip()
+        line = f"- {_code(str(entry.get('nodeid', '')))}"
+        lines.append(f"{line} — {reason}" if reason else line)
+    return lines
+
+
+def _selection(result: RunResult) -> List[str]:
+    selection = result.sections.get("selection")
+    if not isinstance(selection, dict):
+        return []
+    return ["### Selection", "", str(selection.get("summary", ""))]
+
+
+def render_report(result: RunResult, *, max_failures: int = 200) -> str:
+    """The Markdown report of ``result``; at most ``max_failures`` failures are listed."""
+    sections = [_headline(result)]
+    if result.gate.enabled:
+        sections.append(_gate(result))
+    sections += [
+        _failures(result, max_failures),
+        _matrix(result),
+        _by_app(result),
+        _retries(result),
+        _quarantine(result),
+        _selection(result),
+    ]
+    return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"

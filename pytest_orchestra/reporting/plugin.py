@@ -1,0 +1,283 @@
+"""The controller's recorder: run records, the gate, reports and the terminal summary.
+
+Registered only in the process that sees every report (no xdist, or the xdist
+controller), so records and reports are written once. Per-test work is kept
+to folding reports; history rows are written in batches.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+
+import pytest
+
+from pytest_orchestra.collector import TestRecordBuilder, collection_error_record
+from pytest_orchestra.gates import GATE_FAILED_EXIT_CODE, evaluate_gates
+from pytest_orchestra.records import GateVerdict, RunRecord, RunResult, TestRecord, count_outcomes, success_rate
+from pytest_orchestra.redaction import Redactor
+from pytest_orchestra.runinfo import detect_trigger, git_state, new_run_id
+
+if TYPE_CHECKING:
+    from pytest_orchestra.history import HistoryStore
+    from pytest_orchestra.settings import OrchestraSettings
+
+#: Flush finished test records to the history database this often.
+FLUSH_EVERY_RECORDS = 500
+FLUSH_EVERY_SECONDS = 2.0
+
+#: Exit statuses after which a run counts as complete.
+COMPLETE_EXIT_STATUSES = frozenset({0, 1, 5, GATE_FAILED_EXIT_CODE})
+
+
+class RunRecorder:
+    def __init__(self, config: pytest.Config, settings: "OrchestraSettings") -> None:
+        self.config = config
+        self.settings = settings
+        self.redactor = Redactor.from_environ()
+        self.builder = TestRecordBuilder(settings.rootdir)
+        self.records: List[TestRecord] = []
+        self.pending: List[TestRecord] = []
+        self.collect_errors: set[str] = set()
+        self.store: Optional["HistoryStore"] = None
+        self.run: Optional[RunRecord] = None
+        self.result: Optional[RunResult] = None
+        self.report_path: Optional[Path] = None
+        self.notes: List[str] = []
+        self.annotations: List[str] = []
+        self._last_flush = time.monotonic()
+
+    # -- session lifecycle -------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        git = git_state(self.settings.rootdir)
+        self.run = RunRecord(
+            run_id=new_run_id(),
+            started=time.time(),
+            commit=git.commit,
+            branch=git.branch,
+            trigger=detect_trigger(),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            args=self.redactor.redact(" ".join(self.config.invocation_params.args)),
+        )
+        if self.settings.records:
+            from pytest_orchestra.history import HistoryStore
+
+            self.store = HistoryStore.open(self.settings.history_path, warn=self._warn)
+            self.store.begin_run(self.run)
+        self.config.hook.pytest_orchestra_run_started(config=self.config, run=self.run)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        finished = self.builder.add(report)
+        if finished is not None:
+            self._finish_record(*finished)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if not report.failed:
+            return
+        record = collection_error_record(report, self.settings.rootdir)
+        if record.nodeid in self.collect_errors:
+            return
+        self.collect_errors.add(record.nodeid)
+        self._finish_record(record, [])
+
+    def _finish_record(self, record: TestRecord, reports: Sequence[Any]) -> None:
+        record.message = self.redactor.redact(record.message)
+        self.config.hook.pytest_orchestra_test_recorded(config=self.config, record=record, reports=reports)
+        self.records.append(record)
+        if self.store is None:
+            return
+        self.pending.append(record)
+        if len(self.pending) >= FLUSH_EVERY_RECORDS or time.monotonic() - self._last_flush > FLUSH_EVERY_SECONDS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.store is not None and self.pending and self.run is not None:
+            self.store.add_tests(self.run.run_id, self.pending)
+        self.pending = []
+        self._last_flush = time.monotonic()
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        run = self.run
+        if run is None:  # sessionstart never ran (a usage error before it)
+            return
+        for record, reports in self.builder.drain():
+            self._finish_record(record, reports)
+        run.ended = time.time()
+        run.workers = len({r.worker for r in self.records if r.worker})
+        run.success_rate = success_rate(r for r in self.records if not r.quarantined)
+        result = RunResult(
+            run=run,
+            tests=self.records,
+            workflow_source=self.settings.workflow.source,
+            matrix_dimensions=self._matrix_dimensions(),
+            sections={"matrix_values": self._matrix_values()},
+        )
+        result.gate = self._evaluate_gate(result)
+        status = int(session.exitstatus)
+        if result.gate.enabled and not result.gate.passed and status in (0, 1):
+            session.exitstatus = GATE_FAILED_EXIT_CODE
+        run.exit_status = int(session.exitstatus)
+        run.gate_passed = result.gate.passed if result.gate.enabled else None
+        run.status = (
+            "complete"
+            if run.exit_status in COMPLETE_EXIT_STATUSES
+            else "interrupted"
+            if run.exit_status == pytest.ExitCode.INTERRUPTED
+            else "incomplete"
+        )
+        self.config.hook.pytest_orchestra_run_finished(config=self.config, result=result)
+        self.result = result
+        if self.settings.records:
+            self._write(result)
+
+    def _evaluate_gate(self, result: RunResult) -> GateVerdict:
+        gates = self.settings.gates
+        if gates is None:
+            return GateVerdict()
+        previous = None
+        if gates.no_regression and self.store is not None:
+            previous = self.store.last_run(branch=result.run.branch, exclude=result.run.run_id)
+        verdict = evaluate_gates(
+            gates,
+            result.tests,
+            previous_rate=previous.success_rate if previous else None,
+            previous_run_id=previous.run_id if previous else None,
+            branch=result.run.branch,
+        )
+        for extra in self.config.hook.pytest_orchestra_gate_checks(config=self.config, result=result, gates=gates):
+            verdict.checks.extend(extra or ())
+        return verdict
+
+    def _matrix_dimensions(self) -> List[str]:
+        dims = list(self.settings.workflow.matrix.dimensions)
+        for record in self.records:
+            dims.extend(d for d in record.matrix if d not in dims)
+        return [d for d in dims if any(d in r.matrix for r in self.records)]
+
+    def _matrix_values(self) -> Dict[str, List[str]]:
+        values: Dict[str, List[str]] = {
+            dim: list(declared) for dim, declared in self.settings.workflow.matrix.dimensions.items()
+        }
+        for record in self.records:
+            for dim, value in record.matrix.items():
+                bucket = values.setdefault(dim, [])
+                if value not in bucket:
+                    bucket.append(value)
+        return values
+
+    # -- writing -----------------------------------------------------------------------
+
+    def _write(self, result: RunResult) -> None:
+        from pytest_orchestra.reporting.writer import prune_reports, update_latest, write_reports
+
+        run = result.run
+        self._flush()
+        reports = self.settings.workflow.reports
+        explicit = self.settings.report_dir
+        run_dir = explicit if explicit is not None else self.settings.reports_root / run.run_id
+        try:
+            paths = write_reports(result, run_dir, redactor=self.redactor)
+            if explicit is None:
+                update_latest(self.settings.reports_root, run_dir)
+                prune_reports(self.settings.reports_root, reports.keep)
+        except OSError as exc:
+            self._warn(f"orchestra: could not write reports to {run_dir}: {exc}")
+            paths = None
+        if self.store is not None:
+            self.store.finish_run(run)
+            self.store.close()
+        if paths is None:
+            return
+        self.report_path = paths.markdown
+        if run.trigger == "github-actions":
+            self._github(result, paths.markdown)
+        if reports.otel and (
+            os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        ):
+            from pytest_orchestra.reporting.events import build_spans
+            from pytest_orchestra.reporting.otlp import export_spans
+
+            spans = self.redactor.redact_data(build_spans(result))
+            reason = export_spans(spans)
+            if reason:
+                self.notes.append(f"orchestra: {reason}")
+        self.config.hook.pytest_orchestra_reports_written(config=self.config, result=result, report_dir=run_dir)
+
+    def _github(self, result: RunResult, markdown_path: Path) -> None:
+        from pytest_orchestra.reporting.github import annotation_lines, append_step_summary
+
+        github = self.settings.workflow.reports.github
+        summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+        if github.step_summary and summary_file:
+            try:
+                if append_step_summary(Path(summary_file), markdown_path.read_text(encoding="utf-8")):
+                    self.notes.append("orchestra: report.md was cut to fit GitHub's 1 MiB step summary")
+            except OSError as exc:
+                self._warn(f"orchestra: could not append to GITHUB_STEP_SUMMARY ({summary_file}): {exc}")
+        if github.annotations:
+            workspace = os.environ.get("GITHUB_WORKSPACE")
+            lines = annotation_lines(
+                result,
+                rootdir=self.settings.rootdir,
+                workspace=Path(workspace) if workspace else None,
+                max_annotations=github.max_annotations,
+            )
+            self.annotations = [self.redactor.redact(line) for line in lines]
+
+    # -- output ------------------------------------------------------------------------
+
+    def _warn(self, message: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(message, yellow=True)
+        else:  # pragma: no cover - only with -p no:terminal
+            import sys
+
+            sys.stderr.write(message + "\n")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        result = self.result
+        if result is None:
+            return
+        for line in self.annotations:
+            terminalreporter.write_line(line)
+        for line in summary_lines(result, self.report_path, self.settings.rootdir):
+            terminalreporter.write_line(line, **_style(line))
+        for note in self.notes:
+            terminalreporter.write_line(note, yellow=True)
+
+
+def summary_lines(result: RunResult, report_path: Optional[Path], rootdir: Path) -> List[str]:
+    """The few ``orchestra:`` lines that end the terminal output."""
+    run = result.run
+    counts = count_outcomes(result.tests)
+    shown = ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "no tests"
+    where = ", ".join(filter(None, [f"{run.branch}@{run.commit[:8]}" if run.commit else None, run.trigger]))
+    rate = f"; success rate {run.success_rate * 100:.1f}%" if run.success_rate is not None else ""
+    lines = [f"orchestra: run {run.run_id} ({where}): {shown}{rate}"]
+    gate = result.gate
+    if gate.enabled:
+        if gate.passed:
+            lines.append(f"orchestra: gate passed ({len(gate.checks)} checks)")
+        else:
+            lines.append(f"orchestra: gate FAILED (exit status {GATE_FAILED_EXIT_CODE}):")
+            lines.extend(f"orchestra:   {check.describe()}" for check in gate.violations)
+    if report_path is not None:
+        try:
+            shown_path = report_path.relative_to(rootdir)
+        except ValueError:
+            shown_path = report_path
+        lines.append(f"orchestra: report {shown_path}")
+    return lines
+
+
+def _style(line: str) -> Dict[str, bool]:
+    if "FAILED" in line:
+        return {"red": True, "bold": True}
+    return {}

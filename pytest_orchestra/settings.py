@@ -1,0 +1,86 @@
+"""The plugin's settings for one session, parsed once from options, ini and workflow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import pytest
+
+from pytest_orchestra.workflow import GatesSpec, Workflow, WorkflowError, load_workflow
+
+#: Markers whose presence on a test is recorded when no gate names others.
+DEFAULT_TRACKED_MARKERS = ("critical",)
+
+
+@dataclass(frozen=True)
+class OrchestraSettings:
+    rootdir: Path
+    workflow: Workflow
+    #: Whether history and reports are written (ini ``orchestra_records`` and ``reports.enabled``).
+    records: bool
+    #: The folder holding ``history.db`` and ``reports/``.
+    base_dir: Path
+    #: ``--orchestra-report-dir``: write this run's reports exactly there.
+    report_dir: Optional[Path]
+    #: The gate to evaluate, or None when no gate was asked for.
+    gates: Optional[GatesSpec]
+
+    @property
+    def history_path(self) -> Path:
+        return self.base_dir / "history.db"
+
+    @property
+    def reports_root(self) -> Path:
+        return self.base_dir / "reports"
+
+    @property
+    def tracked_markers(self) -> tuple[str, ...]:
+        if self.gates is not None:
+            return tuple(self.gates.critical_markers)
+        return DEFAULT_TRACKED_MARKERS
+
+
+def load_settings(config: pytest.Config) -> OrchestraSettings:
+    """Read everything once; bad input becomes a ``pytest.UsageError`` naming it."""
+    rootdir = config.rootpath
+    explicit = config.getoption("orchestra_workflow")
+    if explicit is not None:
+        explicit = Path(config.invocation_params.dir, explicit)
+    try:
+        workflow = load_workflow(rootdir, explicit)
+        replaced = config.hook.pytest_orchestra_workflow(config=config, workflow=workflow)
+        if replaced is not None:
+            workflow = _as_workflow(replaced)
+        gates = workflow.gates
+        gate_option = config.getoption("orchestra_gate")
+        if gate_option is not None:
+            gates = GatesSpec.from_overrides(gate_option, gates)
+    except WorkflowError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+    records = bool(config.getini("orchestra_records")) and workflow.reports.enabled
+    if config.getoption("collectonly"):
+        records = False
+    report_dir = config.getoption("orchestra_report_dir")
+    return OrchestraSettings(
+        rootdir=rootdir,
+        workflow=workflow,
+        records=records,
+        base_dir=rootdir / workflow.reports.dir,
+        report_dir=Path(config.invocation_params.dir, report_dir) if report_dir else None,
+        gates=gates,
+    )
+
+
+def _as_workflow(value: Any) -> Workflow:
+    if isinstance(value, Workflow):
+        return value
+    if isinstance(value, Mapping):
+        return Workflow.from_dict(value, source="pytest_orchestra_workflow")
+    raise WorkflowError(
+        "pytest_orchestra_workflow",
+        "",
+        f"expected a Workflow or a mapping, got {type(value).__name__}",
+    )

@@ -1,0 +1,85 @@
+"""What each test carries to the controller: its app, matrix cell and markers.
+
+Tags are computed once per item where the item lives (the only process
+without xdist, a worker with it) and travel on every phase report as the plain
+``report.orchestra`` dict, which xdist serializes like any report attribute.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
+
+import pytest
+
+from pytest_orchestra.matrix.plugin import cell_of
+
+TAGS_KEY = pytest.StashKey[Dict[str, Any]]()
+
+
+class AppResolver:
+    """Maps a test to its app: ``@pytest.mark.app`` first, then the workflow's path globs."""
+
+    def __init__(self, apps: Mapping[str, Any]) -> None:
+        self.globs: Tuple[Tuple[str, str], ...] = tuple(
+            (pattern, name) for name, app in apps.items() for pattern in app.paths
+        )
+
+    def by_path(self, relpath: str) -> Optional[str]:
+        for pattern, name in self.globs:
+            if fnmatch.fnmatchcase(relpath, pattern):
+                return name
+        return None
+
+
+def item_tags(
+    item: pytest.Item, resolver: AppResolver, tracked_markers: Iterable[str], rootdir: Path
+) -> Dict[str, Any]:
+    tags: Dict[str, Any] = {}
+    app_marker = item.get_closest_marker("app")
+    if app_marker is not None and app_marker.args:
+        tags["app"] = str(app_marker.args[0])
+    elif resolver.globs:
+        app = resolver.by_path(_relpath(item, rootdir))
+        if app:
+            tags["app"] = app
+    cell = cell_of(item)
+    if cell:
+        tags["matrix"] = cell
+    markers = [name for name in tracked_markers if item.get_closest_marker(name) is not None]
+    if markers:
+        tags["markers"] = markers
+    return tags
+
+
+def _relpath(item: pytest.Item, rootdir: Path) -> str:
+    path = item.path
+    try:
+        return path.relative_to(rootdir).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+class ItemTagger:
+    """Tags items after collection and copies the tags onto their reports."""
+
+    def __init__(self, apps: Mapping[str, Any], tracked_markers: Sequence[str], rootdir: Path) -> None:
+        self.resolver = AppResolver(apps)
+        self.tracked_markers = tuple(tracked_markers)
+        self.rootdir = rootdir
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: Sequence[pytest.Item]) -> None:
+        for item in items:
+            tags = item_tags(item, self.resolver, self.tracked_markers, self.rootdir)
+            if tags:
+                item.stash[TAGS_KEY] = tags
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Any:
+        report = yield
+        tags = item.stash.get(TAGS_KEY, None)
+        if tags:
+            report.orchestra = tags
+        return report

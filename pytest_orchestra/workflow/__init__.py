@@ -1,0 +1,45 @@
+"""The workflow file: one document describing a QA workflow, validated at startup.
+
+Load it with :func:`load_workflow` (file rules) or :meth:`Workflow.from_dict`
+(from Python); both raise :class:`WorkflowError` with a one-line message naming
+the file, the key path and what was expected. Later capabilities add their own
+top-level section with :func:`register_section`.
+"""
+
+from __future__ import annotations
+
+from .loader import load_workflow
+from .model import (
+    AppSpec,
+    ExcludeRule,
+    GatesSpec,
+    GithubReportsSpec,
+    MatrixSpec,
+    ReportsSpec,
+    Workflow,
+)
+from .schema import WorkflowError
+from .sections import (
+    RESERVED_SECTIONS,
+    available_sections,
+    register_section,
+    unregister_section,
+    workflow_json_schema,
+)
+
+__all__ = [
+    "AppSpec",
+    "ExcludeRule",
+    "GatesSpec",
+    "GithubReportsSpec",
+    "MatrixSpec",
+    "RESERVED_SECTIONS",
+    "ReportsSpec",
+    "Workflow",
+    "WorkflowError",
+    "available_sections",
+    "load_workflow",
+    "register_section",
+    "unregister_section",
+    "workflow_json_schema",
+]
