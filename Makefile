@@ -17,9 +17,11 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -p no:randomly \
-		--json-report --json-report-file=pytest_results.json --json-report-omit=log \
-		--cov=pytest_orchestra --cov-report=term --cov-fail-under=90
+	$(BIN)/python -m coverage erase
+	$(BIN)/python -m coverage run -m pytest -n 2 \
+		--json-report --json-report-file=pytest_results.json --json-report-omit=log
+	$(BIN)/python -m coverage combine -q
+	$(BIN)/python -m coverage report --fail-under=90
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py

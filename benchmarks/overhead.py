@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -105,14 +106,26 @@ def pytest_command(with_plugin: bool, workers: int) -> List[str]:
     return command
 
 
-def timed_run(command: Sequence[str], cwd: Path) -> float:
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_run(command: Sequence[str], cwd: Path) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one pytest subprocess.
+
+    CPU time is reported next to wall time because on a shared machine other
+    processes inflate wall time at random; CPU time is far less sensitive.
+    """
+    cpu_before = children_cpu_seconds()
     started = time.perf_counter()
     completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
+    cpu = children_cpu_seconds() - cpu_before
     if completed.returncode != 0:
         tail = "\n".join((completed.stdout + completed.stderr).splitlines()[-15:])
         raise SystemExit(f"overhead: {' '.join(command)} exited {completed.returncode}:\n{tail}")
-    return elapsed
+    return elapsed, cpu
 
 
 def plugin_is_installed() -> bool:
@@ -129,13 +142,16 @@ def measure(runs: int, workers: int, log: bool) -> Dict[str, object]:
         variants = {"baseline": pytest_command(False, workers), "plugin": pytest_command(True, workers)}
         for name, command in variants.items():
             if log:
-                print(f"warm-up {name}: {timed_run(command, root):.2f}s", file=sys.stderr)
+                print(f"warm-up {name}: {timed_run(command, root)[0]:.2f}s", file=sys.stderr)
         times: Dict[str, List[float]] = {"baseline": [], "plugin": []}
+        cpu_times: Dict[str, List[float]] = {"baseline": [], "plugin": []}
         for run in range(runs):
             # Alternate which variant goes first so neither always runs on a warmer cache.
             order = ["baseline", "plugin"] if run % 2 == 0 else ["plugin", "baseline"]
             for name in order:
-                times[name].append(timed_run(variants[name], root))
+                wall, cpu = timed_run(variants[name], root)
+                times[name].append(wall)
+                cpu_times[name].append(cpu)
             if log:
                 print(
                     f"run {run + 1}/{runs}: baseline {times['baseline'][-1]:.2f}s, "
@@ -148,6 +164,8 @@ def measure(runs: int, workers: int, log: bool) -> Dict[str, object]:
     baseline = statistics.median(times["baseline"])
     plugin = statistics.median(times["plugin"])
     ratio = plugin / baseline
+    cpu_baseline = statistics.median(cpu_times["baseline"])
+    cpu_plugin = statistics.median(cpu_times["plugin"])
     return {
         "tests": test_count,
         "runs": runs,
@@ -158,6 +176,9 @@ def measure(runs: int, workers: int, log: bool) -> Dict[str, object]:
         "target_ratio": TARGET_RATIO,
         "within_target": ratio <= TARGET_RATIO,
         "plugin_recorded": recorded,
+        "cpu_baseline_median_s": round(cpu_baseline, 3),
+        "cpu_plugin_median_s": round(cpu_plugin, 3),
+        "cpu_ratio": round(cpu_plugin / cpu_baseline, 4),
         "baseline_times_s": [round(t, 3) for t in times["baseline"]],
         "plugin_times_s": [round(t, 3) for t in times["plugin"]],
         "python": platform.python_version(),
@@ -186,6 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"baseline (-p no:orchestra) median: {result['baseline_median_s']:.2f}s")
         print(f"plugin installed, passive   median: {result['plugin_median_s']:.2f}s")
         print(f"ratio plugin/baseline: {result['ratio']:.3f} ({verdict} the {TARGET_RATIO} target)")
+        print(
+            f"cross-check, CPU time medians: baseline {result['cpu_baseline_median_s']:.2f}s, "
+            f"plugin {result['cpu_plugin_median_s']:.2f}s, ratio {result['cpu_ratio']:.3f}"
+        )
     return 0
 
 

@@ -13,7 +13,8 @@ import re
 from typing import Any, Iterable, Mapping, Optional, Pattern
 
 #: Names of variables or settings whose values are secrets.
-SECRET_NAME: Pattern[str] = re.compile(r"(?i)(token|secret|passw(or)?d|pwd|key|credential|auth)")
+# "auth" but not "author": GIT_AUTHOR_NAME is no secret, and masking it everywhere is noise.
+SECRET_NAME: Pattern[str] = re.compile(r"(?i)(token|secret|passw(or)?d|pwd|key|credential|auth(?!or))")
 
 MASK = "***"
 

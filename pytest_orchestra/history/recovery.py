@@ -74,8 +74,7 @@ def inspect(connection: sqlite3.Connection) -> Optional[Problem]:
 
     Raises :class:`sqlite3.DatabaseError` when SQLite itself finds damage.
     """
-    version = _user_version(connection)
-    tables = _table_names(connection)
+    version, tables = _schema_snapshot(connection)
     if version == 0 and not tables:
         with write_transaction(connection):
             # Another session may have created it between our read and our lock.
@@ -194,6 +193,17 @@ _PROBES: Tuple[str, ...] = (
     "SELECT max(run_id) FROM tests",
     "SELECT max(nodeid) FROM tests",
 )
+
+
+def _schema_snapshot(connection: sqlite3.Connection) -> Tuple[int, set[str]]:
+    """Version and tables read in one transaction, so another session creating the
+    schema between the two reads cannot make a half-made file look foreign."""
+    connection.execute("BEGIN")
+    try:
+        return _user_version(connection), _table_names(connection)
+    finally:
+        if connection.in_transaction:
+            connection.execute("COMMIT")
 
 
 def _user_version(connection: sqlite3.Connection) -> int:

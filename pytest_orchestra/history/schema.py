@@ -50,6 +50,8 @@ TEST_COLUMNS: Tuple[str, ...] = (
     "location_file",
     "location_line",
     "worker",
+    "flaky",
+    "quarantined",
 )
 
 CREATE_STATEMENTS: Tuple[str, ...] = (
@@ -89,7 +91,9 @@ CREATE_STATEMENTS: Tuple[str, ...] = (
         message TEXT NOT NULL,
         location_file TEXT,
         location_line INTEGER,
-        worker TEXT
+        worker TEXT,
+        flaky INTEGER NOT NULL,
+        quarantined INTEGER NOT NULL
     )
     """,
     "CREATE INDEX IF NOT EXISTS tests_run_id ON tests(run_id)",
@@ -182,12 +186,14 @@ def encode_test(run_id: str, test: TestRecord) -> Tuple[object, ...]:
         location_file,
         location_line,
         test.worker,
+        int(test.flaky),
+        int(test.quarantined),
     )
 
 
 def decode_test(row: Sequence[object]) -> TestRecord:
     (_run_id, nodeid, outcome, phase, duration, start, attempts, category, app,
-     matrix, markers, message, location_file, location_line, worker) = row
+     matrix, markers, message, location_file, location_line, worker, flaky, quarantined) = row
     location: Optional[Tuple[str, int]] = None
     if location_file is not None:
         line = 0 if location_line is None else int(location_line)  # type: ignore[call-overload]
@@ -206,6 +212,8 @@ def decode_test(row: Sequence[object]) -> TestRecord:
         message=str(message),
         location=location,
         worker=_optional_text(worker),
+        flaky=bool(flaky),
+        quarantined=bool(quarantined),
     )
 
 

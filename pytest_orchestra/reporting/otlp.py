@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Any, Dict, List, Mapping, Optional
 
 from pytest_orchestra.redaction import Redactor
@@ -18,8 +19,11 @@ from pytest_orchestra.redaction import Redactor
 ENDPOINT_VARIABLE = "OTEL_EXPORTER_OTLP_ENDPOINT"
 TRACES_ENDPOINT_VARIABLE = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
 DEFAULT_SERVICE_NAME = "pytest-orchestra"
+DEFAULT_TIMEOUT = 5.0
+
 _EXPORTER_LOGGER = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
 _INSTALL_HINT = "(pip install 'pytest-orchestra[otel]')"
+_OS_ERROR = re.compile(r"\[Errno -?\d+\][^\"'()]*")
 
 
 def traces_endpoint(environ: Mapping[str, str]) -> Optional[str]:
@@ -32,19 +36,45 @@ def traces_endpoint(environ: Mapping[str, str]) -> Optional[str]:
 
 
 class _ReasonCatcher(logging.Filter):
-    """Keeps the exporter's last error and stops it reaching the user's log output.
+    """Keeps the exporter's last complaint and stops it reaching the user's log output.
 
-    The SDK exporter only says SUCCESS or FAILURE; the why is in its log records.
+    The SDK exporter only says SUCCESS or FAILURE; the why is in its log records
+    and, for connection problems, in the exception the HTTP session raised.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.last_message: Optional[str] = None
+        self.last_error: Optional[BaseException] = None
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING:
             self.last_message = record.getMessage()
         return False
+
+    def reason(self) -> str:
+        """The most telling one-line account of the failure."""
+        if self.last_error is not None:
+            text = str(self.last_error)
+            # requests nests the OS error deep in a long message; the errno part is what a human needs.
+            os_error = _OS_ERROR.search(text)
+            return os_error.group(0).strip() if os_error else f"{type(self.last_error).__name__}: {text}"[:300]
+        return (self.last_message or "the exporter reported a failure").splitlines()[0][:300]
+
+
+def _recording_session(catcher: _ReasonCatcher) -> Any:
+    """A requests session that tells ``catcher`` about the exceptions it raises."""
+    import requests
+
+    class RecordingSession(requests.Session):
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().request(*args, **kwargs)
+            except Exception as error:
+                catcher.last_error = error
+                raise
+
+    return RecordingSession()
 
 
 def _headers(environ: Mapping[str, str]) -> Dict[str, str]:
@@ -95,11 +125,20 @@ def _readable_spans(spans: List[Dict[str, Any]], service_name: str) -> List[Any]
     return readable
 
 
+def _timeout_from(environ: Mapping[str, str]) -> float:
+    """``OTEL_EXPORTER_OTLP_TIMEOUT`` (seconds, as the Python SDK reads it), else 5 s."""
+    raw = environ.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or environ.get("OTEL_EXPORTER_OTLP_TIMEOUT")
+    try:
+        return max(float(raw), 0.1) if raw else DEFAULT_TIMEOUT
+    except ValueError:
+        return DEFAULT_TIMEOUT
+
+
 def export_spans(
     spans: List[Dict[str, Any]],
     *,
     environ: Mapping[str, str] = os.environ,
-    timeout: float = 5.0,
+    timeout: Optional[float] = None,
     redactor: Optional[Redactor] = None,
 ) -> Optional[str]:
     """Send ``spans`` (from build_spans) to the configured OTLP/HTTP endpoint.
@@ -110,6 +149,8 @@ def export_spans(
     endpoint = traces_endpoint(environ)
     if endpoint is None:
         return None
+    if timeout is None:
+        timeout = _timeout_from(environ)
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.trace.export import SpanExportResult
@@ -129,7 +170,9 @@ def export_spans(
     exporter_logger.addFilter(catcher)
     try:
         service_name = environ.get("OTEL_SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME
-        exporter = OTLPSpanExporter(endpoint=endpoint, headers=_headers(environ), timeout=timeout)
+        exporter = OTLPSpanExporter(
+            endpoint=endpoint, headers=_headers(environ), timeout=timeout, session=_recording_session(catcher)
+        )
         try:
             outcome = exporter.export(_readable_spans(spans, service_name))
         finally:
@@ -140,5 +183,4 @@ def export_spans(
         exporter_logger.removeFilter(catcher)
     if outcome is SpanExportResult.SUCCESS:
         return None
-    reason = (catcher.last_message or "the exporter reported a failure").splitlines()[0]
-    return f"OTLP export to {endpoint} failed: {reason}"
+    return f"OTLP export to {endpoint} failed: {catcher.reason()}"

@@ -191,6 +191,7 @@ class RunRecorder:
             paths = None
         if self.store is not None:
             self.store.finish_run(run)
+            self.store.prune(reports.history_runs)
             self.store.close()
         if paths is None:
             return
@@ -203,10 +204,9 @@ class RunRecorder:
             from pytest_orchestra.reporting.events import build_spans
             from pytest_orchestra.reporting.otlp import export_spans
 
-            spans = self.redactor.redact_data(build_spans(result))
-            reason = export_spans(spans)
+            reason = export_spans(build_spans(result), redactor=self.redactor)
             if reason:
-                self.notes.append(f"orchestra: {reason}")
+                self.notes.append(self.redactor.redact(f"orchestra: {reason}"))
         self.config.hook.pytest_orchestra_reports_written(config=self.config, result=result, report_dir=run_dir)
 
     def _github(self, result: RunResult, markdown_path: Path) -> None:

@@ -136,6 +136,7 @@ class ReportsSpec:
     enabled: bool = True
     dir: str = ".orchestra"
     keep: int = 20
+    history_runs: int = 500
     github: GithubReportsSpec = field(default_factory=GithubReportsSpec)
     otel: bool = True
 

@@ -232,6 +232,9 @@ REPORTS = Record(
             default=".orchestra",
         ),
         "keep": Field(Int(1, "Report folders kept under <dir>/reports."), default=20),
+        "history_runs": Field(
+            Int(1, "Runs kept in history.db; older runs and their tests are deleted."), default=500
+        ),
         # A missing github table means "all defaults", as an empty one does.
         "github": Field(GITHUB, default=GITHUB.validate({}, "")),
         "otel": Field(

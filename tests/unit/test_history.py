@@ -9,7 +9,9 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from dataclasses import MISSING, Field, fields, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import List
@@ -37,6 +39,12 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def warnings() -> List[str]:
     return []
+
+
+def _default(field: Field[object]) -> object:
+    if field.default_factory is not MISSING:
+        return field.default_factory()
+    return field.default
 
 
 def open_store(path: Path, warnings: List[str]) -> HistoryStore:
@@ -106,6 +114,8 @@ def test_every_field_of_a_run_and_its_tests_reads_back(db: Path, warnings: List[
         message="AssertionError: expected 'Grüße' ≠ 'hello'",
         location=("tests/test_login.py", 42),
         worker="gw1",
+        flaky=True,
+        quarantined=True,
     )
     bare = TestRecord(nodeid="tests/test_login.py::test_logout", outcome="passed")
     with open_store(db, warnings) as store:
@@ -113,14 +123,16 @@ def test_every_field_of_a_run_and_its_tests_reads_back(db: Path, warnings: List[
         store.add_tests(started.run_id, [full, bare])
         assert store.get_run(started.run_id) == started
 
-        finished = RunRecord(**{**started.__dict__})
-        finished.ended = 1_763_781_400.0
-        finished.status = "complete"
-        finished.exit_status = 1
-        finished.success_rate = 0.5
-        finished.gate_passed = False
-        finished.workers = 3
+        finished = replace(
+            started, ended=1_763_781_400.0, status="complete", exit_status=1,
+            success_rate=0.5, gate_passed=False, workers=3,
+        )
         store.finish_run(finished)
+
+    # A field added to a record must be stored too: the samples set every one.
+    for sample in (finished, full):
+        unset = [f.name for f in fields(sample) if getattr(sample, f.name) == _default(f)]
+        assert unset == [], f"{type(sample).__name__} sample leaves {unset} at the default"
 
     with open_store(db, warnings) as store:
         assert store.get_run(started.run_id) == finished
@@ -264,6 +276,50 @@ def test_database_is_in_wal_mode_with_version_and_indexes(db: Path, warnings: Li
     assert {"run_id", "nodeid"} <= indexed
 
 
+def _writer_holding(path: Path) -> sqlite3.Connection:
+    """A session writing to a rollback-journal file, as while another session creates it."""
+    _sql(path, "PRAGMA journal_mode = DELETE")
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("DELETE FROM runs")
+    return writer
+
+
+def test_switching_to_wal_waits_for_a_session_still_writing(db: Path, warnings: List[str]) -> None:
+    open_store(db, []).close()
+    writer = _writer_holding(db)
+    release = threading.Timer(0.2, lambda: writer.execute("COMMIT"))
+    release.start()
+    began = time.perf_counter()
+    try:
+        open_store(db, warnings).close()
+    finally:
+        release.join()
+        writer.close()
+    assert time.perf_counter() - began >= 0.15
+    assert warnings == []
+    raw = sqlite3.connect(db)
+    assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    raw.close()
+
+
+def test_a_session_writing_past_the_timeout_gives_a_null_store(
+    db: Path, warnings: List[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_store(db, []).close()
+    monkeypatch.setattr(connection_module, "BUSY_TIMEOUT_SECONDS", 0.1)
+    writer = _writer_holding(db)
+    try:
+        store = HistoryStore.open(db, warn=warnings.append)
+    finally:
+        writer.close()
+    assert isinstance(store, NullHistoryStore)
+    assert warnings == [
+        "orchestra: cannot use history database .orchestra/history.db (database is locked); "
+        "run history is not recorded"
+    ]
+
+
 def test_an_empty_file_is_set_up_as_a_new_database(db: Path, warnings: List[str]) -> None:
     db.parent.mkdir()
     db.touch()
@@ -355,6 +411,37 @@ def test_two_sessions_writing_at_once_lose_nothing(db: Path, warnings: List[str]
     # The batches really alternated: each session wrote between two of the other's batches.
     assert owners.index("left") < len(owners) - 1 - owners[::-1].index("right")
     assert owners.index("right") < len(owners) - 1 - owners[::-1].index("left")
+
+
+CREATOR = """
+    import os, sys, time
+    from pathlib import Path
+    from pytest_orchestra.history import HistoryStore
+    from pytest_orchestra.records import RunRecord
+
+    folder, start_at = Path(sys.argv[1]), float(sys.argv[2])
+    for number in range(25):
+        # Meet the other sessions again before each file, to race on every creation.
+        while time.time() < start_at + number * 0.03:
+            time.sleep(0.001)
+        store = HistoryStore.open(folder / f"history-{number}.db")
+        store.begin_run(RunRecord(f"run-{os.getpid()}", time.time()))
+        store.close()
+"""
+
+
+def test_sessions_creating_the_same_new_database_do_not_trip_over_each_other(tmp_path: Path) -> None:
+    start_at = time.time() + 0.6
+    creators = [run_script(CREATOR, str(tmp_path), str(start_at)) for _ in range(3)]
+    results = [creator.communicate(timeout=60) for creator in creators]
+
+    assert [stderr for _, stderr in results] == ["", "", ""]
+    for number in range(25):
+        with open_store(tmp_path / f"history-{number}.db", []) as store:
+            assert sorted(run.run_id for run in store.runs()) == sorted(
+                f"run-{creator.pid}" for creator in creators
+            )
+    assert sorted(path.name for path in tmp_path.iterdir() if "corrupt" in path.name) == []
 
 
 CRASHER = """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from pytest_orchestra.records import GateCheck, GateVerdict, RunRecord, RunResult, TestRecord
 from pytest_orchestra.reporting.events import build_spans, render_events, spans_to_jsonl
@@ -30,8 +31,8 @@ def make_result(**run: object) -> RunResult:
 
 def test_session_span_comes_first_with_run_attributes() -> None:
     session = build_spans(make_result())[0]
-    assert len(session["traceId"]) == 32 and len(session["spanId"]) == 16
-    int(session["traceId"], 16), int(session["spanId"], 16)
+    assert re.fullmatch("[0-9a-f]{32}", session["traceId"]) and session["traceId"] != "0" * 32
+    assert re.fullmatch("[0-9a-f]{16}", session["spanId"])
     assert {k: v for k, v in session.items() if k not in ("traceId", "spanId")} == {
         "parentSpanId": "",
         "name": "pytest session",

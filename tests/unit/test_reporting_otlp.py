@@ -120,9 +120,7 @@ def test_traces_endpoint_wins_and_is_used_as_is(collector: str) -> None:
 def test_rejected_export_gives_a_reason(collector: str) -> None:
     Collector.status = 400
     reason = export_spans(make_spans(), environ={"OTEL_EXPORTER_OTLP_ENDPOINT": collector})
-    assert reason is not None
-    assert reason.startswith(f"OTLP export to {collector}/v1/traces failed: ")
-    assert "\n" not in reason
+    assert reason == f"OTLP export to {collector}/v1/traces failed: Failed to export spans batch code: 400, reason: Bad Request"
 
 
 def test_dead_endpoint_gives_a_reason_quickly() -> None:
@@ -133,9 +131,7 @@ def test_dead_endpoint_gives_a_reason_quickly() -> None:
     reason = export_spans(make_spans(), environ={"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}"},
                           timeout=1.0)
     assert time.monotonic() - started < 3.0
-    assert reason is not None
-    assert reason.startswith(f"OTLP export to http://127.0.0.1:{port}/v1/traces failed: ")
-    assert "\n" not in reason
+    assert reason == f"OTLP export to http://127.0.0.1:{port}/v1/traces failed: [Errno 111] Connection refused"
 
 
 def test_not_configured_means_no_export_and_no_import(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,104 @@
+"""Run facts (ids, triggers, git) and folding phase reports into records."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from pytest_orchestra.collector import TestRecordBuilder, collection_error_record, one_line_reason, phase_outcome
+from pytest_orchestra.runinfo import detect_trigger, git_state, new_run_id
+
+
+def test_run_ids_sort_by_time_and_are_unique() -> None:
+    first, second = new_run_id(0), new_run_id(0)
+    assert re.fullmatch(r"19700101T000000Z-[0-9a-f]{6}", first)
+    assert first != second
+    assert new_run_id(86400) > first
+
+
+@pytest.mark.parametrize(
+    ("environ", "trigger"),
+    [
+        ({"GITHUB_ACTIONS": "true"}, "github-actions"),
+        ({"GITLAB_CI": "true"}, "gitlab-ci"),
+        ({"TF_BUILD": "True"}, "azure-pipelines"),
+        ({"JENKINS_URL": "http://ci"}, "jenkins"),
+        ({"GITHUB_ACTIONS": "false"}, "local"),
+        ({}, "local"),
+    ],
+)
+def test_trigger_detection(environ: dict, trigger: str) -> None:
+    assert detect_trigger(environ) == trigger
+
+
+def test_git_state_outside_a_repo_and_on_a_detached_head(tmp_path: Path) -> None:
+    assert git_state(tmp_path).commit is None
+    run = lambda *args: subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)  # noqa: E731
+    run("init", "-q", "-b", "main")
+    (tmp_path / "f").write_text("x")
+    run("add", "f")
+    run("-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "x")
+    state = git_state(tmp_path)
+    assert state.branch == "main" and len(state.commit or "") == 40
+    run("checkout", "-q", "--detach")
+    assert git_state(tmp_path, {"GITHUB_HEAD_REF": "feature/x"}).branch == "feature/x"
+    assert git_state(tmp_path, {}).branch is None
+
+
+def _report(when: str, outcome: str, nodeid: str = "t.py::test_a", **extra: Any) -> SimpleNamespace:
+    fields = dict(
+        nodeid=nodeid,
+        when=when,
+        outcome=outcome,
+        passed=outcome == "passed",
+        skipped=outcome == "skipped",
+        failed=outcome == "failed",
+        longrepr=None,
+        duration=0.5,
+        location=("t.py", 9, "test_a"),
+    )
+    fields.update(extra)
+    return SimpleNamespace(**fields)
+
+
+def test_teardown_error_does_not_hide_the_call_failure(tmp_path: Path) -> None:
+    builder = TestRecordBuilder(tmp_path)
+    builder.add(_report("setup", "passed"))
+    crash = SimpleNamespace(path=str(tmp_path / "t.py"), lineno=12, message="AssertionError: wrong total")
+    builder.add(_report("call", "failed", longrepr=SimpleNamespace(reprcrash=crash)))
+    record, reports = builder.add(_report("teardown", "failed", longrepr="teardown broke"))
+    assert (record.outcome, record.phase, record.message) == ("failed", "call", "AssertionError: wrong total")
+    assert record.location == ("t.py", 12)
+    assert record.duration == pytest.approx(1.5)
+    assert len(reports) == 3
+
+
+def test_phase_outcomes_and_reasons() -> None:
+    assert phase_outcome(_report("call", "skipped", wasxfail="bug")) == "xfailed"
+    assert phase_outcome(_report("call", "passed", wasxfail="bug")) == "xpassed"
+    assert phase_outcome(_report("setup", "failed")) == "error"
+    skip = _report("setup", "skipped", longrepr=("t.py", 3, "Skipped: no license"))
+    assert one_line_reason(skip) == "no license"
+    plain = _report("call", "failed", longrepr="Traceback...\n  line\nValueError: bad\n\n")
+    assert one_line_reason(plain) == "ValueError: bad"
+    assert one_line_reason(_report("call", "failed", longrepr="\n")) == ""
+
+
+def test_unfinished_tests_are_drained(tmp_path: Path) -> None:
+    builder = TestRecordBuilder(tmp_path)
+    builder.add(_report("???", "failed", longrepr="worker 'gw0' crashed while running 't.py::test_a'"))
+    ((record, _),) = builder.drain()
+    assert (record.outcome, record.phase) == ("error", "crash")
+    assert builder.drain() == []
+
+
+def test_collection_error_outside_rootdir_keeps_no_location(tmp_path: Path) -> None:
+    crash = SimpleNamespace(path="/elsewhere/x.py", lineno=1, message="ImportError: nope")
+    report = SimpleNamespace(nodeid="", fspath="pkg/test_x.py", longrepr=SimpleNamespace(reprcrash=crash), location=None)
+    record = collection_error_record(report, tmp_path)
+    assert (record.nodeid, record.outcome, record.phase, record.location) == ("pkg/test_x.py", "error", "collect", None)
