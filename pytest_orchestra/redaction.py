@@ -24,9 +24,14 @@ MIN_SECRET_LENGTH = 4
 _HARMLESS_VALUES = frozenset({"true", "false", "yes", "no", "on", "off", "none", "null"})
 
 
+#: Names that match :data:`SECRET_NAME` but hold no secret: the shell's working
+#: directories would otherwise mask every path in every report.
+NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD"})
+
+
 def is_secret_name(name: str) -> bool:
     """Whether a variable or setting called ``name`` holds a secret."""
-    return SECRET_NAME.search(name) is not None
+    return name.upper() not in NOT_SECRET_NAMES and SECRET_NAME.search(name) is not None
 
 
 def _is_maskable(value: str) -> bool:

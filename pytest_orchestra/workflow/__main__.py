@@ -38,5 +38,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
+def print_schema(argv: Sequence[str] = ()) -> int:
+    """``python -m pytest_orchestra schema``: the workflow's JSON Schema on stdout."""
+    sys.stdout.write(render_schema())
+    return 0
+
+
 if __name__ == "__main__":  # pragma: no cover - the module entry point
     sys.exit(main())

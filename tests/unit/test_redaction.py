@@ -78,3 +78,13 @@ def test_redact_is_fast_on_a_large_text() -> None:
     elapsed = time.perf_counter() - started
     assert redacted.endswith("leak: ***\n")
     assert elapsed < 0.5
+
+
+def test_working_directories_and_author_names_are_not_secrets() -> None:
+    from pytest_orchestra.redaction import Redactor as _Redactor
+
+    redactor = _Redactor.from_environ(
+        {"PWD": "/work/main", "OLDPWD": "/tmp/x", "GIT_AUTHOR_NAME": "Dana Scully", "DB_PWD": "hunter22"}
+    )
+    text = "cd /work/main by Dana Scully with hunter22"
+    assert redactor.redact(text) == "cd /work/main by Dana Scully with ***"
