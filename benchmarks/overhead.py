@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -111,6 +112,24 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def run_environment(keep_bytecode_setting: bool) -> Dict[str, str]:
+    """The subprocesses' environment.
+
+    pip compiles an installed package's bytecode at install time, so users
+    import pytest-orchestra from ``.pyc`` files. An editable checkout under
+    ``PYTHONDONTWRITEBYTECODE=1`` (set on the team's machines) would instead
+    recompile every module of the plugin on every run and charge that to it;
+    unless asked to keep the setting, bytecode caching is left on.
+    """
+    env = dict(os.environ)
+    if not keep_bytecode_setting:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+RUN_ENV: Dict[str, str] = run_environment(False)
+
+
 def timed_run(command: Sequence[str], cwd: Path) -> tuple[float, float]:
     """Wall time and CPU time (user + system) of one pytest subprocess.
 
@@ -119,7 +138,7 @@ def timed_run(command: Sequence[str], cwd: Path) -> tuple[float, float]:
     """
     cpu_before = children_cpu_seconds()
     started = time.perf_counter()
-    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False, env=RUN_ENV)
     elapsed = time.perf_counter() - started
     cpu = children_cpu_seconds() - cpu_before
     if completed.returncode != 0:
@@ -191,7 +210,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="timed runs of each variant (default 7)")
     parser.add_argument("--workers", type=int, default=0, help="run both variants with pytest-xdist -n N")
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    parser.add_argument(
+        "--keep-no-bytecode",
+        action="store_true",
+        help="keep PYTHONDONTWRITEBYTECODE from the environment (recompiles the plugin every run)",
+    )
     args = parser.parse_args(argv)
+    global RUN_ENV
+    RUN_ENV = run_environment(args.keep_no_bytecode)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     if not plugin_is_installed():

@@ -68,15 +68,27 @@ def failure_location(report: Any, rootdir: Path) -> Optional[Tuple[str, int]]:
     return None
 
 
-def _decides(outcome: str, current: Optional[str], when: str) -> bool:
+def _new_record(report: Any) -> TestRecord:
+    tags = getattr(report, "orchestra", None) or {}
+    return TestRecord(
+        nodeid=report.nodeid,
+        outcome="passed",
+        phase=report.when,
+        start=float(getattr(report, "start", 0.0) or 0.0),
+        app=tags.get("app"),
+        matrix=dict(tags.get("matrix") or {}),
+        markers=tuple(tags.get("markers") or ()),
+        worker=getattr(report, "worker_id", None),
+    )
+
+
+def _decides(outcome: str, current: str, when: str) -> bool:
     """Whether this phase's outcome becomes the test's outcome.
 
     The worst outcome wins, except that the first failure stays the test's
     failure (a teardown error after a failed call does not hide the call), and
     a passing call is the deciding phase of a passing test.
     """
-    if current is None:
-        return True
     if current in FAILING_OUTCOMES:
         return False
     if OUTCOMES.index(outcome) < OUTCOMES.index(current):
@@ -91,46 +103,41 @@ class TestRecordBuilder:
 
     def __init__(self, rootdir: Path) -> None:
         self.rootdir = rootdir
-        self._open: Dict[str, Tuple[TestRecord, List[Any], List[str]]] = {}
+        self._open: Dict[str, Tuple[TestRecord, List[Any]]] = {}
 
     def add(self, report: Any) -> Optional[Tuple[TestRecord, List[Any]]]:
-        """Take one phase report; return the finished record after its teardown."""
-        entry = self._open.get(report.nodeid)
+        """Take one phase report; return the finished record after its teardown.
+
+        Called for every phase of every test, so the passing case is kept short.
+        """
+        nodeid = report.nodeid
+        when = report.when
+        entry = self._open.get(nodeid)
         if entry is None:
-            tags = getattr(report, "orchestra", None) or {}
-            record = TestRecord(
-                nodeid=report.nodeid,
-                outcome="passed",
-                phase=report.when,
-                start=float(getattr(report, "start", 0.0) or 0.0),
-                app=tags.get("app"),
-                matrix=dict(tags.get("matrix") or {}),
-                markers=tuple(tags.get("markers") or ()),
-                worker=getattr(report, "worker_id", None),
-            )
-            entry = (record, [], [])
-            self._open[report.nodeid] = entry
-        record, reports, outcomes = entry
+            entry = self._open[nodeid] = (_new_record(report), [])
+        record, reports = entry
         reports.append(report)
-        outcome = phase_outcome(report)
-        record.duration += float(getattr(report, "duration", 0.0) or 0.0)
-        if _decides(outcome, record.outcome if outcomes else None, report.when):
-            record.outcome = outcome
-            # xdist reports a crashed worker's test with the phase "???".
-            record.phase = report.when if report.when in KNOWN_PHASES else "crash"
-            if outcome != "passed":
+        record.duration += report.duration or 0.0
+        if report.passed and not hasattr(report, "wasxfail"):
+            if when == "call" and record.outcome == "passed":
+                record.phase = "call"
+        else:
+            outcome = phase_outcome(report)
+            if _decides(outcome, record.outcome, when):
+                record.outcome = outcome
+                # xdist reports a crashed worker's test with the phase "???".
+                record.phase = when if when in KNOWN_PHASES else "crash"
                 record.message = one_line_reason(report)
                 if outcome in FAILING_OUTCOMES:
                     record.location = failure_location(report, self.rootdir)
-        outcomes.append(outcome)
-        if report.when == "teardown":
-            del self._open[report.nodeid]
-            return record, reports
+        if when == "teardown":
+            del self._open[nodeid]
+            return entry
         return None
 
     def drain(self) -> List[Tuple[TestRecord, List[Any]]]:
         """Records of tests whose teardown never came (a crashed worker, an interrupt)."""
-        entries = [(record, reports) for record, reports, _ in self._open.values()]
+        entries = list(self._open.values())
         self._open.clear()
         return entries
 

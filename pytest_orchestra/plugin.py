@@ -73,7 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
     workflow = settings.workflow
     config.pluginmanager.register(MatrixPlugin(workflow.matrix), "orchestra-matrix")
     config.pluginmanager.register(
-        ItemTagger(workflow.apps, settings.tracked_markers, settings.rootdir), "orchestra-tagging"
+        ItemTagger(config.pluginmanager, workflow.apps, settings.tracked_markers, settings.rootdir), "orchestra-tagging"
     )
     if not hasattr(config, "workerinput"):
         from pytest_orchestra.reporting.plugin import RunRecorder

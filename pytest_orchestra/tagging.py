@@ -37,7 +37,13 @@ def item_tags(
     item: pytest.Item, resolver: AppResolver, tracked_markers: Iterable[str], rootdir: Path
 ) -> Dict[str, Any]:
     tags: Dict[str, Any] = {}
-    app_marker = item.get_closest_marker("app")
+    # One walk over the item's markers (closest first) instead of one per name.
+    app_marker = None
+    names = set()
+    for marker in item.iter_markers():
+        if marker.name == "app" and app_marker is None:
+            app_marker = marker
+        names.add(marker.name)
     if app_marker is not None and app_marker.args:
         tags["app"] = str(app_marker.args[0])
     elif resolver.globs:
@@ -47,7 +53,7 @@ def item_tags(
     cell = cell_of(item)
     if cell:
         tags["matrix"] = cell
-    markers = [name for name in tracked_markers if item.get_closest_marker(name) is not None]
+    markers = [name for name in tracked_markers if name in names]
     if markers:
         tags["markers"] = markers
     return tags
@@ -62,19 +68,37 @@ def _relpath(item: pytest.Item, rootdir: Path) -> str:
 
 
 class ItemTagger:
-    """Tags items after collection and copies the tags onto their reports."""
+    """Tags items after collection; copies tags onto reports only when some item has any."""
 
-    def __init__(self, apps: Mapping[str, Any], tracked_markers: Sequence[str], rootdir: Path) -> None:
+    def __init__(
+        self,
+        pluginmanager: pytest.PytestPluginManager,
+        apps: Mapping[str, Any],
+        tracked_markers: Sequence[str],
+        rootdir: Path,
+    ) -> None:
+        self.pluginmanager = pluginmanager
         self.resolver = AppResolver(apps)
         self.tracked_markers = tuple(tracked_markers)
         self.rootdir = rootdir
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: Sequence[pytest.Item]) -> None:
+        tagged = False
         for item in items:
             tags = item_tags(item, self.resolver, self.tracked_markers, self.rootdir)
             if tags:
                 item.stash[TAGS_KEY] = tags
+                tagged = True
+        # A suite without apps, matrices or tracked markers pays nothing per report.
+        if tagged and not self.pluginmanager.has_plugin(ReportTagger.name):
+            self.pluginmanager.register(ReportTagger(), ReportTagger.name)
+
+
+class ReportTagger:
+    """Puts an item's tags on each of its phase reports as ``report.orchestra``."""
+
+    name = "orchestra-report-tags"
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Any:

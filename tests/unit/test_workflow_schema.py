@@ -156,7 +156,7 @@ def test_unknown_key_suggests_the_close_match_and_lists_allowed_keys() -> None:
 
 def test_unknown_key_without_close_match_has_no_suggestion() -> None:
     assert error_of({"reports": {"colour": "red"}}) == (
-        "orchestra.yaml: reports.colour: unknown key (allowed: dir, enabled, github, keep, otel)"
+        "orchestra.yaml: reports.colour: unknown key (allowed: dir, enabled, github, history_runs, keep, otel)"
     )
 
 
@@ -357,7 +357,7 @@ def test_empty_document_gives_defaults_and_no_gate() -> None:
     assert workflow.apps == {}
     assert workflow.matrix == MatrixSpec()
     assert workflow.gates is None
-    assert workflow.reports == ReportsSpec(True, ".orchestra", 20, GithubReportsSpec(True, 10, True), True)
+    assert workflow.reports == ReportsSpec(True, ".orchestra", 20, 500, GithubReportsSpec(True, 10, True), True)
     assert Workflow.empty() == Workflow(source=None)
 
 

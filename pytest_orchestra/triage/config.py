@@ -1,0 +1,421 @@
+"""The ``triage``, ``retries`` and ``quarantine`` sections of the workflow file.
+
+Each section is a schema node built with the workflow DSL (so the JSON Schema
+stays in step with validation) plus a frozen dataclass the rest of triage
+reads. The plugin registers the nodes with ``register_section``; the
+``*_spec`` functions turn a validated section (or ``None`` when the file has
+none) into its dataclass. Pure logic: no pytest import.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from pytest_orchestra.workflow.schema import (
+    Bool,
+    ByShape,
+    Field,
+    Int,
+    ListOf,
+    MapOf,
+    Node,
+    Number,
+    Record,
+    SchemaViolation,
+    Str,
+    index_path,
+    key_path,
+)
+
+#: The fixed vocabulary of failure categories, in the order reports list them.
+CATEGORIES: tuple[str, ...] = (
+    "product",
+    "test",
+    "infrastructure",
+    "environment",
+    "timeout",
+    "data",
+    "flaky",
+    "dependency",
+    "unknown",
+)
+
+PHASES: tuple[str, ...] = ("collect", "setup", "call", "teardown", "crash")
+
+SINK_TYPES: tuple[str, ...] = ("jsonl", "markdown", "github", "webhook", "github-issues")
+
+#: Keys a sink of each type cannot do without.
+SINK_REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
+    "jsonl": ("path",),
+    "markdown": ("path",),
+    "github": (),
+    "webhook": ("url",),
+    "github-issues": ("repository", "token_env"),
+}
+
+NAME_PATTERN = r"[A-Za-z0-9_.-]+"
+IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+
+
+# --- dataclasses -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserRule:
+    """A rule from ``triage.rules``: every condition given must hold for it to match."""
+
+    name: str
+    category: str
+    exception: tuple[str, ...] = ()
+    message: str | None = None
+    traceback: str | None = None
+    paths: tuple[str, ...] = ()
+    markers: tuple[str, ...] = ()
+    phase: tuple[str, ...] = ()
+    confidence: float = 0.95
+
+
+@dataclass(frozen=True)
+class SinkSpec:
+    name: str
+    type: str
+    path: str | None = None
+    url: str | None = None
+    token_env: str | None = None
+    repository: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    timeout: float = 5.0
+    retries: int = 3
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """Failures matching every given filter go to ``sinks``; an empty filter matches all."""
+
+    sinks: tuple[str, ...]
+    categories: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    apps: tuple[str, ...] = ()
+    markers: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TriageSpec:
+    rules: tuple[UserRule, ...] = ()
+    threshold: float = 0.6
+    model: str | None = None
+    routes: tuple[RouteSpec, ...] = ()
+    sinks: dict[str, SinkSpec] = field(default_factory=dict)
+    incident_min_tests: int = 5
+
+
+@dataclass(frozen=True)
+class RetriesSpec:
+    """``categories == ("all",)`` retries every category."""
+
+    max: int = 0
+    categories: tuple[str, ...] = ("infrastructure", "timeout")
+
+
+@dataclass(frozen=True)
+class QuarantineSpec:
+    file: str = ".orchestra/quarantine.yaml"
+    auto: bool = False
+    flip_rate: float = 0.3
+    min_runs: int = 5
+    expires_days: int = 14
+
+
+# --- nodes -----------------------------------------------------------------
+
+
+def _choice(values: tuple[str, ...], description: str = "") -> Str:
+    alternatives = "|".join(re.escape(value) for value in values)
+    return Str(description, pattern=f"(?:{alternatives})", expected=f"one of {', '.join(values)}")
+
+
+class Regex(Str):
+    """A string that must compile as a Python regular expression."""
+
+    def __init__(self, description: str = "") -> None:
+        super().__init__(description, non_empty=True, expected="a regular expression")
+
+    def validate(self, value: Any, path: str) -> str:
+        text = super().validate(value, path)
+        try:
+            re.compile(text)
+        except re.error as error:
+            raise SchemaViolation(path, f"invalid regular expression: {error}") from None
+        return text
+
+
+def _one_or_many(item: Node, expected: str, description: str = "") -> ByShape:
+    """A single value or a list of them; both read as a tuple."""
+    return ByShape(
+        expected,
+        description,
+        list_form=ListOf(item, expected=expected),
+        scalar_form=_Single(item),
+    )
+
+
+class _Single(Node):
+    """A scalar read as a one-item tuple, so ``exception: KeyError`` equals ``[KeyError]``."""
+
+    def __init__(self, item: Node) -> None:
+        self.item = item
+        self.expected = item.expected
+
+    def validate(self, value: Any, path: str) -> tuple[Any, ...]:
+        return (self.item.validate(value, path),)
+
+    def json_schema(self) -> dict[str, Any]:
+        return self.item.json_schema()
+
+
+def _require(keys: tuple[str, ...], why: str = "") -> Any:
+    def check(value: dict[str, Any], path: str) -> None:
+        for key in keys:
+            if value.get(key) is None:
+                suffix = f" ({why})" if why else ""
+                raise SchemaViolation(path, f"missing required key '{key}'{suffix}")
+
+    return check
+
+
+CATEGORY = _choice(CATEGORIES)
+CATEGORY_LIST = _one_or_many(CATEGORY, "a category or a list of categories")
+
+USER_RULE = Record(
+    {
+        "name": Field(Str("Shown in reports as user:<name>.", pattern=NAME_PATTERN,
+                          expected="a rule name (letters, digits, '_', '.', '-')")),
+        "category": Field(CATEGORY),
+        "exception": Field(
+            _one_or_many(Str(non_empty=True), "an exception name or a list of them",
+                         "Exception class names; subclasses match (the MRO is checked)."),
+            default=(),
+        ),
+        "message": Field(Regex("Searched in the exception message."), nullable=True),
+        "traceback": Field(Regex("Searched in the full failure text."), nullable=True),
+        "paths": Field(
+            _one_or_many(Str(), "a glob or a list of globs",
+                         "Globs matched against the test file and the traceback's files."),
+            default=(),
+        ),
+        "markers": Field(
+            _one_or_many(Str(pattern=IDENTIFIER, expected="a marker name"),
+                         "a marker name or a list of them"),
+            default=(),
+        ),
+        "phase": Field(_one_or_many(_choice(PHASES), "a phase or a list of phases"), default=()),
+        "confidence": Field(Number(0, 1, "How sure the rule is."), default=0.95),
+    },
+    "A user rule, tried before the built-in ones.",
+    check=_require(("name", "category")),
+)
+
+
+def _check_sink(sink: dict[str, Any], path: str) -> None:
+    _require(("type",))(sink, path)
+    kind = sink["type"]
+    _require(SINK_REQUIRED_KEYS[kind], f"a {kind} sink needs it")(sink, path)
+
+
+SINK = Record(
+    {
+        "type": Field(_choice(SINK_TYPES)),
+        "path": Field(Str("File written, relative to the rootdir.", non_empty=True), nullable=True),
+        "url": Field(Str("Endpoint posted to.", non_empty=True), nullable=True),
+        "token_env": Field(Str("Environment variable holding the token.", pattern=IDENTIFIER,
+                               expected="an environment variable name"), nullable=True),
+        "repository": Field(Str("owner/name", pattern=r"[^/\s]+/[^/\s]+",
+                                expected="a repository as owner/name"), nullable=True),
+        "headers": Field(MapOf(Str(non_empty=True), Str(), "Extra HTTP headers."), default={}),
+        "timeout": Field(Number(0, 600, "Seconds per request."), default=5.0),
+        "retries": Field(Int(0, "Attempts after the first failed delivery."), default=3),
+        "labels": Field(ListOf(Str(non_empty=True), expected="a list of labels"), default=()),
+    },
+    "Where triaged failures are sent.",
+    check=_check_sink,
+)
+
+ROUTE = Record(
+    {
+        "sinks": Field(ListOf(Str(pattern=NAME_PATTERN, expected="a sink name"),
+                              expected="a non-empty list of sink names", min_items=1)),
+        "categories": Field(CATEGORY_LIST, default=()),
+        "paths": Field(_one_or_many(Str(), "a glob or a list of globs"), default=()),
+        "apps": Field(_one_or_many(Str(non_empty=True), "an app name or a list of them"), default=()),
+        "markers": Field(_one_or_many(Str(pattern=IDENTIFIER, expected="a marker name"),
+                                      "a marker name or a list of them"), default=()),
+        "owners": Field(_one_or_many(Str(non_empty=True), "an owner or a list of owners"),
+                        default=()),
+    },
+    "Send failures matching every given filter to the named sinks.",
+    check=_require(("sinks",)),
+)
+
+
+def _check_triage_references(triage: dict[str, Any], path: str) -> None:
+    """Routes may only name sinks declared under ``triage.sinks``."""
+    declared = triage.get("sinks", {})
+    for index, route in enumerate(triage.get("routes", ())):
+        sinks_path = key_path(index_path(key_path(path, "routes"), index), "sinks")
+        for position, name in enumerate(route["sinks"]):
+            if name not in declared:
+                names = ", ".join(sorted(declared)) or "none"
+                raise SchemaViolation(
+                    index_path(sinks_path, position), f"unknown sink {name!r} (declared: {names})"
+                )
+
+
+def triage_section_node() -> Node:
+    return Record(
+        {
+            "threshold": Field(
+                Number(0, 1, "Decisions less confident than this are reported as unknown."),
+                default=0.6,
+            ),
+            "model": Field(Str("Learned model file (JSON), relative to the rootdir.",
+                               non_empty=True), nullable=True),
+            "rules": Field(ListOf(USER_RULE, expected="a list of rules"), default=()),
+            "sinks": Field(MapOf(Str(pattern=NAME_PATTERN,
+                                     expected="a sink name (letters, digits, '_', '.', '-')"),
+                                 SINK, "Sinks by name."), default={}),
+            "routes": Field(ListOf(ROUTE, expected="a list of routes"), default=()),
+            "incident_min_tests": Field(
+                Int(1, "Tests sharing one fingerprint that make an incident."), default=5
+            ),
+        },
+        "Failure classification, clustering and routing.",
+        check=_check_triage_references,
+    )
+
+
+def _all_or_categories(value: Any, path: str) -> tuple[str, ...]:
+    return ("all",)
+
+
+class _AllCategories(Node):
+    expected = "'all' or a list of categories"
+
+    def validate(self, value: Any, path: str) -> tuple[str, ...]:
+        if value != "all":
+            from pytest_orchestra.workflow.schema import expected_error
+
+            raise expected_error(path, self.expected, value)
+        return ("all",)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"const": "all"}
+
+
+def retries_section_node() -> Node:
+    return Record(
+        {
+            "max": Field(Int(0, "Extra attempts for a failed test."), default=0),
+            "categories": Field(
+                ByShape(
+                    "'all' or a list of categories",
+                    "Categories worth a retry; 'all' retries every failure.",
+                    list_form=ListOf(CATEGORY, expected="'all' or a list of categories"),
+                    scalar_form=_AllCategories(),
+                ),
+                default=("infrastructure", "timeout"),
+            ),
+        },
+        "Rerun failed tests whose category is worth another attempt.",
+    )
+
+
+def quarantine_section_node() -> Node:
+    return Record(
+        {
+            "file": Field(Str("Quarantine list, relative to the rootdir.", non_empty=True),
+                          default=".orchestra/quarantine.yaml"),
+            "auto": Field(Bool("Quarantine tests whose history flips too often."), default=False),
+            "flip_rate": Field(Number(0, 1, "Share of pass/fail flips that makes a test flaky."),
+                               default=0.3),
+            "min_runs": Field(Int(1, "Runs of history needed before judging flakiness."),
+                              default=5),
+            "expires_days": Field(Int(1, "Days an automatic quarantine entry lasts."), default=14),
+        },
+        "Tests whose failures fail neither the run nor the gate.",
+    )
+
+
+# --- specs -----------------------------------------------------------------
+
+
+def _user_rule(values: Mapping[str, Any]) -> UserRule:
+    return UserRule(
+        name=values["name"],
+        category=values["category"],
+        exception=tuple(values.get("exception", ())),
+        message=values.get("message"),
+        traceback=values.get("traceback"),
+        paths=tuple(values.get("paths", ())),
+        markers=tuple(values.get("markers", ())),
+        phase=tuple(values.get("phase", ())),
+        confidence=float(values.get("confidence", 0.95)),
+    )
+
+
+def _sink(name: str, values: Mapping[str, Any]) -> SinkSpec:
+    return SinkSpec(
+        name=name,
+        type=values["type"],
+        path=values.get("path"),
+        url=values.get("url"),
+        token_env=values.get("token_env"),
+        repository=values.get("repository"),
+        headers=dict(values.get("headers", {})),
+        timeout=float(values.get("timeout", 5.0)),
+        retries=int(values.get("retries", 3)),
+        labels=tuple(values.get("labels", ())),
+    )
+
+
+def _route(values: Mapping[str, Any]) -> RouteSpec:
+    return RouteSpec(
+        sinks=tuple(values["sinks"]),
+        **{key: tuple(values.get(key, ())) for key in ("categories", "paths", "apps", "markers", "owners")},
+    )
+
+
+def triage_spec(validated: Mapping[str, Any] | None) -> TriageSpec:
+    if validated is None:
+        return TriageSpec()
+    return TriageSpec(
+        rules=tuple(_user_rule(rule) for rule in validated.get("rules", ())),
+        threshold=float(validated.get("threshold", 0.6)),
+        model=validated.get("model"),
+        routes=tuple(_route(route) for route in validated.get("routes", ())),
+        sinks={name: _sink(name, sink) for name, sink in validated.get("sinks", {}).items()},
+        incident_min_tests=int(validated.get("incident_min_tests", 5)),
+    )
+
+
+def retries_spec(validated: Mapping[str, Any] | None) -> RetriesSpec:
+    if validated is None:
+        return RetriesSpec()
+    categories = tuple(validated.get("categories", RetriesSpec.categories))
+    return RetriesSpec(max=int(validated.get("max", 0)), categories=categories)
+
+
+def quarantine_spec(validated: Mapping[str, Any] | None) -> QuarantineSpec:
+    if validated is None:
+        return QuarantineSpec()
+    defaults = QuarantineSpec()
+    return QuarantineSpec(
+        file=validated.get("file", defaults.file),
+        auto=bool(validated.get("auto", defaults.auto)),
+        flip_rate=float(validated.get("flip_rate", defaults.flip_rate)),
+        min_runs=int(validated.get("min_runs", defaults.min_runs)),
+        expires_days=int(validated.get("expires_days", defaults.expires_days)),
+    )
