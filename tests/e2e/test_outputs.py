@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Iterator, List
+from typing import Iterator
 
 import pytest
 
 from tests.conftest import history_rows
+from tests.httpfakes import RecordingServer, recording_server
 
 SECRET = "s3cr3t-t0ken-value"
 
@@ -73,43 +72,24 @@ def test_secrets_never_reach_reports_history_or_annotations(
     assert annotations and all(SECRET not in line for line in annotations)
 
 
-class _Collector(BaseHTTPRequestHandler):
-    received: List[bytes] = []
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append(body)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def otlp_collector() -> Iterator[HTTPServer]:
-    _Collector.received = []
-    server = HTTPServer(("127.0.0.1", 0), _Collector)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def otlp_collector() -> Iterator[RecordingServer]:
+    with recording_server() as server:
+        yield server
 
 
 def test_spans_go_to_an_otlp_collector_when_configured(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, otlp_collector: HTTPServer
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, otlp_collector: RecordingServer
 ) -> None:
     trace_pb2 = pytest.importorskip("opentelemetry.proto.collector.trace.v1.trace_service_pb2")
     pytest.importorskip("opentelemetry.exporter.otlp.proto.http")
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{otlp_collector.server_port}")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", otlp_collector.url)
     pytester.makepyfile("def test_a(): pass\ndef test_b(): assert 0\n")
     result = pytester.runpytest()
     assert result.ret == 1
-    assert _Collector.received, "no OTLP request arrived"
+    assert otlp_collector.bodies, "no OTLP request arrived"
     request = trace_pb2.ExportTraceServiceRequest()
-    request.ParseFromString(b"".join(_Collector.received[:1]))
+    request.ParseFromString(otlp_collector.bodies[0])
     names = {span.name for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans}
     assert {"pytest session", "test_spans_go_to_an_otlp_collector_when_configured.py::test_b"} <= names
     events = [json.loads(line) for line in (pytester.path / ".orchestra/reports/latest/events.jsonl").open()]

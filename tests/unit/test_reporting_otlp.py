@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import http.server
 import socket
 import sys
-import threading
 import time
 from typing import Iterator, List, Tuple
 
@@ -15,6 +13,7 @@ from pytest_orchestra.records import RunRecord, RunResult, TestRecord
 from pytest_orchestra.redaction import Redactor
 from pytest_orchestra.reporting.events import build_spans
 from pytest_orchestra.reporting.otlp import export_spans, traces_endpoint
+from tests.httpfakes import RecordingServer, recording_server
 
 trace_service_pb2 = pytest.importorskip("opentelemetry.proto.collector.trace.v1.trace_service_pb2")
 pytest.importorskip("opentelemetry.exporter.otlp.proto.http.trace_exporter")
@@ -22,32 +21,10 @@ pytest.importorskip("opentelemetry.exporter.otlp.proto.http.trace_exporter")
 STARTED = 1714564800.0
 
 
-class Collector(http.server.BaseHTTPRequestHandler):
-    received: List[Tuple[str, dict, bytes]] = []
-    status = 200
-
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Collector.received.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-        self.send_response(Collector.status)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def collector() -> Iterator[str]:
-    Collector.received = []
-    Collector.status = 200
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Collector)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def collector() -> Iterator[RecordingServer]:
+    with recording_server() as server:
+        yield server
 
 
 def make_spans() -> List[dict]:
@@ -70,13 +47,13 @@ def attributes(span: object) -> dict:
     return values
 
 
-def test_spans_arrive_with_ids_parents_and_attributes(collector: str) -> None:
+def test_spans_arrive_with_ids_parents_and_attributes(collector: RecordingServer) -> None:
     spans = make_spans()
-    environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector + "/", "OTEL_SERVICE_NAME": "billing-qa",
+    environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url + "/", "OTEL_SERVICE_NAME": "billing-qa",
                "OTEL_EXPORTER_OTLP_HEADERS": "x-team=qa"}
     assert export_spans(spans, environ=environ, redactor=Redactor(["tok-secret-123"])) is None
 
-    [(path, headers, body)] = Collector.received
+    [(_, path, headers, body)] = collector.received
     assert path == "/v1/traces"
     assert headers["content-type"] == "application/x-protobuf"
     assert headers["x-team"] == "qa"
@@ -108,19 +85,19 @@ def test_spans_arrive_with_ids_parents_and_attributes(collector: str) -> None:
     assert skipped.status.code == skipped.status.STATUS_CODE_UNSET
 
 
-def test_traces_endpoint_wins_and_is_used_as_is(collector: str) -> None:
-    environ = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector + "/custom/traces",
+def test_traces_endpoint_wins_and_is_used_as_is(collector: RecordingServer) -> None:
+    environ = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.url + "/custom/traces",
                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"}
     assert export_spans(make_spans(), environ=environ) is None
-    assert [path for path, _, _ in Collector.received] == ["/custom/traces"]
+    assert [path for _, path, _, _ in collector.received] == ["/custom/traces"]
     assert traces_endpoint({}) is None
     assert traces_endpoint({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}) == "http://c:4318/v1/traces"
 
 
-def test_rejected_export_gives_a_reason(collector: str) -> None:
-    Collector.status = 400
-    reason = export_spans(make_spans(), environ={"OTEL_EXPORTER_OTLP_ENDPOINT": collector})
-    assert reason == f"OTLP export to {collector}/v1/traces failed: Failed to export spans batch code: 400, reason: Bad Request"
+def test_rejected_export_gives_a_reason(collector: RecordingServer) -> None:
+    collector.status = 400
+    reason = export_spans(make_spans(), environ={"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url})
+    assert reason == f"OTLP export to {collector.url}/v1/traces failed: Failed to export spans batch code: 400, reason: Bad Request"
 
 
 def test_dead_endpoint_gives_a_reason_quickly() -> None:
@@ -152,10 +129,10 @@ def test_missing_packages_give_an_install_hint(monkeypatch: pytest.MonkeyPatch, 
     assert reason == f"OTLP export skipped: {missing} is not installed (pip install 'pytest-orchestra[otel]')"
 
 
-def test_an_exporter_crash_never_escapes(collector: str) -> None:
+def test_an_exporter_crash_never_escapes(collector: RecordingServer) -> None:
     broken = make_spans()
     broken[1]["spanId"] = "not-hex"
-    reason = export_spans(broken, environ={"OTEL_EXPORTER_OTLP_ENDPOINT": collector})
+    reason = export_spans(broken, environ={"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url})
     assert reason == (
-        f"OTLP export to {collector}/v1/traces failed: ValueError: invalid literal for int() with base 16: 'not-hex'"
+        f"OTLP export to {collector.url}/v1/traces failed: ValueError: invalid literal for int() with base 16: 'not-hex'"
     )
