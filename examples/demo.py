@@ -116,6 +116,12 @@ def print_summary(summary: Dict[str, Any], report_path: Path, pytest_exit: int) 
             print(f"  [{category}] ({app}) {failure['nodeid']}: {failure.get('message', '')[:100]}")
     else:
         print("failures:  none")
+    retried: List[Dict[str, Any]] = summary.get("retried") or []
+    flaky = [entry["nodeid"] for entry in retried if entry.get("flaky")]
+    print(f"retried:   {len(retried)} test(s); flaky (passed on a retry): {', '.join(flaky) or 'none this run'}")
+    clusters = (summary.get("triage") or {}).get("clusters") or []
+    if clusters:
+        print(f"triage:    {len(clusters)} cluster(s) of look-alike failures; see triage.json next to the report")
 
     gate = summary.get("gate") or {}
     if not gate.get("enabled"):

@@ -13,6 +13,7 @@ from typing import Callable, Dict, List, Optional
 
 COMMANDS: Dict[str, str] = {
     "schema": "pytest_orchestra.workflow.__main__:print_schema",
+    "triage": "pytest_orchestra.triage.cli:main",
 }
 
 

@@ -118,6 +118,9 @@ class TestRecordBuilder:
         record, reports = entry
         reports.append(report)
         record.duration += report.duration or 0.0
+        if report.outcome == "rerun":
+            # An attempt that a retry replaced: it counts in time, not in outcome.
+            return None
         if report.passed and not hasattr(report, "wasxfail"):
             if when == "call" and record.outcome == "passed":
                 record.phase = "call"
@@ -132,6 +135,10 @@ class TestRecordBuilder:
                     record.location = failure_location(report, self.rootdir)
         if when == "teardown":
             del self._open[nodeid]
+            attempts = getattr(report, "orchestra_attempts", None)
+            if attempts:
+                record.attempts = int(attempts)
+                record.flaky = bool(getattr(report, "orchestra_passed_on_retry", False))
             return entry
         return None
 

@@ -11,7 +11,7 @@ reports: the only process without xdist, the controller with ``-n``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Sequence
 
 import pytest
 
@@ -52,9 +52,10 @@ def pytest_orchestra_test_recorded(
     """One test's record is complete, before it is stored.
 
     Called on the controller once per test item (and once per collection error,
-    with an empty ``reports``), after its last phase was reported. ``reports``
+    with its ``CollectReport``), after its last phase was reported. ``reports``
     are that item's phase reports as the controller received them (serialized
-    and rebuilt under xdist, so no live exception objects). Implementations may
+    and rebuilt under xdist, so no live exception objects; attempts replaced by
+    a retry have ``outcome == "rerun"``). Implementations may
     fill fields of ``record`` in place (``category``, ``flaky``,
     ``quarantined``...). The return value is ignored.
     """
@@ -91,4 +92,30 @@ def pytest_orchestra_reports_written(
     Called on the controller at the end of ``pytest_sessionfinish``, when
     records are on. Sinks that ship reports elsewhere hook in here. The return
     value is ignored.
+    """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_orchestra_classify(failure: "Any") -> "Optional[Any]":
+    """Classify one failure before the built-in rules do.
+
+    Called wherever a failure is classified: on the controller for every
+    failed or errored test and collection error, and where the test runs when
+    retries are on (to decide whether to retry). ``failure`` is a
+    :class:`pytest_orchestra.triage.failure.Failure` (plain data, identical
+    with and without xdist). Return a
+    :class:`pytest_orchestra.triage.classifier.Decision` to decide, or
+    ``None`` to let the workflow's rules, the built-in rules and the model
+    decide. The first non-``None`` result wins.
+    """
+
+
+def pytest_orchestra_route(failure: "Any", sinks: "List[str]") -> "Optional[Sequence[Any]]":
+    """Add destinations for one classified failure.
+
+    Called on the controller at the end of the run for every failing test,
+    after ``triage.routes`` chose ``sinks`` (names of the workflow's sinks,
+    which implementations may extend in place). Return sink objects (with
+    ``name`` and ``deliver(failures, run) -> DeliveryResult``) to deliver this
+    failure to as well; all implementations' results are used.
     """

@@ -6,6 +6,7 @@ plugin object when it is on. The logic lives in the capability packages.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import pytest
@@ -53,6 +54,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Evaluate the quality gate: the workflow's gates, or defaults, overridden by "
         "RULES like 'min_success_rate=0.95,max_flaky=0'. A failed gate exits with status 6.",
     )
+    group.addoption(
+        "--orchestra-reruns",
+        metavar="N",
+        type=int,
+        default=None,
+        help="Retry a failed test up to N times when its failure category allows "
+        "(workflow retries.categories; default infrastructure and timeout).",
+    )
     parser.addini(
         "orchestra_records",
         type="bool",
@@ -75,7 +84,59 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(
         ItemTagger(config.pluginmanager, workflow.apps, settings.tracked_markers, settings.rootdir), "orchestra-tagging"
     )
-    if not hasattr(config, "workerinput"):
+    is_controller = not hasattr(config, "workerinput")
+    if is_controller:
         from pytest_orchestra.reporting.plugin import RunRecorder
 
         config.pluginmanager.register(RunRecorder(config, settings), "orchestra-recorder")
+    _register_triage(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    """Whether this process hands tests to xdist workers instead of running them."""
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None)) and (
+        getattr(config.option, "dist", "no") != "no"
+    )
+
+
+def _register_triage(
+    config: pytest.Config, settings: "OrchestraSettings", *, runs_tests: bool, is_controller: bool
+) -> None:
+    from pytest_orchestra.triage.classifier import Classifier
+    from pytest_orchestra.triage.config import quarantine_spec, retries_spec, triage_spec
+    from pytest_orchestra.triage.learned import load_model
+    from pytest_orchestra.triage.plugin import EvidenceCollector, TriageController, failure_for, make_classify
+
+    sections = settings.workflow.sections
+    triage = triage_spec(sections.get("triage"))
+    retries = retries_spec(sections.get("retries"))
+    reruns = config.getoption("orchestra_reruns")
+    if reruns is not None:
+        if reruns < 0:
+            raise pytest.UsageError(f"--orchestra-reruns: expected an integer >= 0, got {reruns}")
+        retries = dataclasses.replace(retries, max=reruns)
+    model_path = settings.rootdir / (triage.model or f"{settings.workflow.reports.dir}/triage-model.json")
+    classifier = Classifier(
+        user_rules=triage.rules, threshold=triage.threshold, model=load_model(model_path)
+    )
+    if runs_tests:
+        patterns = config.getini("python_files") or ["test_*.py", "*_test.py"]
+        config.pluginmanager.register(EvidenceCollector(settings.rootdir, patterns), "orchestra-evidence")
+        if retries.max > 0:
+            from pytest_orchestra.triage.retries import RetryRunner
+
+            runner = RetryRunner(
+                retries,
+                make_classify(config, classifier),
+                lambda report, item: failure_for(report, settings.rootdir),
+            )
+            config.pluginmanager.register(runner, "orchestra-retries")
+    if is_controller and not runs_tests and retries.max > 0:
+        from pytest_orchestra.triage.retries import RerunStatus
+
+        config.pluginmanager.register(RerunStatus(), "orchestra-rerun-status")
+    if is_controller:
+        controller = TriageController(
+            config, settings, triage, retries, quarantine_spec(sections.get("quarantine")), classifier
+        )
+        config.pluginmanager.register(controller, "orchestra-triage")

@@ -8,7 +8,7 @@ RunResult always renders the same text.
 from __future__ import annotations
 
 from itertools import product
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from pytest_orchestra.records import RunResult, TestRecord, count_outcomes
 from pytest_orchestra.reporting.summary import failure_reason, run_duration
@@ -64,6 +64,20 @@ def _gate(result: RunResult) -> List[str]:
     return lines
 
 
+#: Tests named under one cluster before "and N more".
+CLUSTER_NAMES = 5
+
+
+def _clusters_by_test(result: RunResult) -> Tuple[Dict[str, Dict[str, Any]], set]:
+    """Triage's clusters keyed by each member test, and the ids that are incidents."""
+    triage = result.sections.get("triage") or {}
+    by_test: Dict[str, Dict[str, Any]] = {}
+    for cluster in triage.get("clusters", []):
+        for nodeid in cluster["tests"]:
+            by_test[nodeid] = cluster
+    return by_test, set(triage.get("incidents", []))
+
+
 def _failures(result: RunResult, max_failures: int) -> List[str]:
     groups: Dict[str, List[TestRecord]] = {}
     for test in result.tests:
@@ -71,19 +85,37 @@ def _failures(result: RunResult, max_failures: int) -> List[str]:
             groups.setdefault(test.category or "uncategorized", []).append(test)
     if not groups:
         return []
+    by_test, incidents = _clusters_by_test(result)
     lines = ["### Failures by category"]
     listed = total = 0
     for category in sorted(groups, key=lambda name: (-len(groups[name]), name)):
         tests = groups[category]
         total += len(tests)
-        shown = tests[: max(0, max_failures - listed)]
-        if not shown:
+        if listed >= max_failures:
             continue
         lines += ["", f"#### {category} ({len(tests)})", ""]
-        for test in shown:
+        seen_clusters: set = set()
+        for test in tests:
+            if listed >= max_failures:
+                break
+            cluster = by_test.get(test.nodeid)
+            members = [t for t in tests if by_test.get(t.nodeid) is cluster] if cluster else [test]
+            if cluster is not None and len(members) > 1:
+                if cluster["id"] in seen_clusters:
+                    continue
+                seen_clusters.add(cluster["id"])
+                label = "**Incident**" if cluster["id"] in incidents else f"**{len(members)} tests**"
+                reason = failure_reason(test).replace("`", "'")
+                lines.append(f"- {label} {_code(cluster['id'])} ({len(members)} tests) — {reason}")
+                for member in members[:CLUSTER_NAMES]:
+                    lines.append(f"  - {_code(member.nodeid)}")
+                if len(members) > CLUSTER_NAMES:
+                    lines.append(f"  - … and {len(members) - CLUSTER_NAMES} more")
+                listed += len(members)
+                continue
             reason = failure_reason(test).replace("`", "'")
             lines.append(f"- {_code(test.nodeid)} — {reason}")
-        listed += len(shown)
+            listed += 1
     if total > listed:
         lines += ["", f"… and {total - listed} more failures (see summary.json)"]
     return lines

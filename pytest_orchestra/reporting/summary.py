@@ -22,7 +22,7 @@ SLOWEST_COUNT = 10
 _BUILTIN_KEYS = frozenset(
     {
         "schema", "run", "counts", "success_rate", "by_app", "by_cell", "by_category",
-        "durations", "gate", "selection", "failures", "workflow",
+        "durations", "gate", "selection", "failures", "retried", "workflow",
     }
 )
 
@@ -62,6 +62,13 @@ def _grouped_counts(groups: Dict[str, List[TestRecord]]) -> Dict[str, Dict[str, 
     return {name: outcome_counts(groups[name]) for name in sorted(groups)}
 
 
+def _success_rate(result: RunResult) -> Optional[float]:
+    """The run's rate as the gate sees it (quarantined tests left out), else computed here."""
+    if result.run.success_rate is not None:
+        return result.run.success_rate
+    return success_rate(t for t in result.tests if not t.quarantined)
+
+
 def build_summary(result: RunResult) -> Dict[str, Any]:
     """The JSON-ready summary of ``result`` (see SUMMARY_SCHEMA)."""
     run = result.run
@@ -76,9 +83,11 @@ def build_summary(result: RunResult) -> Dict[str, Any]:
             by_app.setdefault(test.app, []).append(test)
         if test.matrix:
             by_matrix.setdefault(tuple(test.matrix.items()), []).append(test)
-        if test.failed:
+        if test.failed or test.flaky:
+            # A test that passed on a retry is no failure, but its category (flaky) counts.
             category = test.category or "uncategorized"
             by_category[category] = by_category.get(category, 0) + 1
+        if test.failed:
             failures.append(
                 {
                     "nodeid": test.nodeid,
@@ -112,7 +121,7 @@ def build_summary(result: RunResult) -> Dict[str, Any]:
             "workers": run.workers,
         },
         "counts": outcome_counts(result.tests),
-        "success_rate": success_rate(result.tests),
+        "success_rate": _success_rate(result),
         "by_app": _grouped_counts(by_app),
         "by_cell": _grouped_counts(by_cell),
         "by_category": dict(sorted(by_category.items(), key=lambda item: (-item[1], item[0]))),
@@ -123,6 +132,11 @@ def build_summary(result: RunResult) -> Dict[str, Any]:
         "gate": result.gate.as_dict(),
         "selection": result.sections.get("selection"),
         "failures": failures,
+        "retried": [
+            {"nodeid": t.nodeid, "attempts": t.attempts, "outcome": t.outcome, "flaky": t.flaky}
+            for t in result.tests
+            if t.attempts > 1 or t.flaky
+        ],
         "workflow": result.workflow_source,
     }
     for name, section in result.sections.items():

@@ -25,6 +25,7 @@ from pytest_orchestra.workflow.schema import (
     Record,
     SchemaViolation,
     Str,
+    expected_error,
     index_path,
     key_path,
 )
@@ -188,13 +189,12 @@ def _require(keys: tuple[str, ...], why: str = "") -> Any:
 
 
 CATEGORY = _choice(CATEGORIES)
-CATEGORY_LIST = _one_or_many(CATEGORY, "a category or a list of categories")
 
 USER_RULE = Record(
     {
         "name": Field(Str("Shown in reports as user:<name>.", pattern=NAME_PATTERN,
                           expected="a rule name (letters, digits, '_', '.', '-')")),
-        "category": Field(CATEGORY),
+        "category": Field(_choice(CATEGORIES, "The category given to failures the rule matches.")),
         "exception": Field(
             _one_or_many(Str(non_empty=True), "an exception name or a list of them",
                          "Exception class names; subclasses match (the MRO is checked)."),
@@ -209,10 +209,11 @@ USER_RULE = Record(
         ),
         "markers": Field(
             _one_or_many(Str(pattern=IDENTIFIER, expected="a marker name"),
-                         "a marker name or a list of them"),
+                         "a marker name or a list of them", "Markers the test must carry."),
             default=(),
         ),
-        "phase": Field(_one_or_many(_choice(PHASES), "a phase or a list of phases"), default=()),
+        "phase": Field(_one_or_many(_choice(PHASES), "a phase or a list of phases",
+                                    "Phases the failure must happen in."), default=()),
         "confidence": Field(Number(0, 1, "How sure the rule is."), default=0.95),
     },
     "A user rule, tried before the built-in ones.",
@@ -228,7 +229,7 @@ def _check_sink(sink: dict[str, Any], path: str) -> None:
 
 SINK = Record(
     {
-        "type": Field(_choice(SINK_TYPES)),
+        "type": Field(_choice(SINK_TYPES, "What the sink does with the failures.")),
         "path": Field(Str("File written, relative to the rootdir.", non_empty=True), nullable=True),
         "url": Field(Str("Endpoint posted to.", non_empty=True), nullable=True),
         "token_env": Field(Str("Environment variable holding the token.", pattern=IDENTIFIER,
@@ -238,7 +239,8 @@ SINK = Record(
         "headers": Field(MapOf(Str(non_empty=True), Str(), "Extra HTTP headers."), default={}),
         "timeout": Field(Number(0, 600, "Seconds per request."), default=5.0),
         "retries": Field(Int(0, "Attempts after the first failed delivery."), default=3),
-        "labels": Field(ListOf(Str(non_empty=True), expected="a list of labels"), default=()),
+        "labels": Field(ListOf(Str(non_empty=True), "Labels of created GitHub issues.",
+                               expected="a list of labels"), default=()),
     },
     "Where triaged failures are sent.",
     check=_check_sink,
@@ -247,14 +249,19 @@ SINK = Record(
 ROUTE = Record(
     {
         "sinks": Field(ListOf(Str(pattern=NAME_PATTERN, expected="a sink name"),
+                              "Names of sinks declared under triage.sinks.",
                               expected="a non-empty list of sink names", min_items=1)),
-        "categories": Field(CATEGORY_LIST, default=()),
-        "paths": Field(_one_or_many(Str(), "a glob or a list of globs"), default=()),
-        "apps": Field(_one_or_many(Str(non_empty=True), "an app name or a list of them"), default=()),
+        "categories": Field(_one_or_many(CATEGORY, "a category or a list of categories",
+                                         "Categories routed (any when empty)."), default=()),
+        "paths": Field(_one_or_many(Str(), "a glob or a list of globs",
+                                    "Globs on the test file path."), default=()),
+        "apps": Field(_one_or_many(Str(non_empty=True), "an app name or a list of them",
+                                   "Apps of the failing test."), default=()),
         "markers": Field(_one_or_many(Str(pattern=IDENTIFIER, expected="a marker name"),
-                                      "a marker name or a list of them"), default=()),
-        "owners": Field(_one_or_many(Str(non_empty=True), "an owner or a list of owners"),
-                        default=()),
+                                      "a marker name or a list of them",
+                                      "Markers the failing test carries."), default=()),
+        "owners": Field(_one_or_many(Str(non_empty=True), "an owner or a list of owners",
+                                     "CODEOWNERS owners of the test file."), default=()),
     },
     "Send failures matching every given filter to the named sinks.",
     check=_require(("sinks",)),
@@ -283,11 +290,13 @@ def triage_section_node() -> Node:
             ),
             "model": Field(Str("Learned model file (JSON), relative to the rootdir.",
                                non_empty=True), nullable=True),
-            "rules": Field(ListOf(USER_RULE, expected="a list of rules"), default=()),
+            "rules": Field(ListOf(USER_RULE, "User rules, tried in order before the built-in ones.",
+                                  expected="a list of rules"), default=()),
             "sinks": Field(MapOf(Str(pattern=NAME_PATTERN,
                                      expected="a sink name (letters, digits, '_', '.', '-')"),
                                  SINK, "Sinks by name."), default={}),
-            "routes": Field(ListOf(ROUTE, expected="a list of routes"), default=()),
+            "routes": Field(ListOf(ROUTE, "Which failures go to which sinks.",
+                                   expected="a list of routes"), default=()),
             "incident_min_tests": Field(
                 Int(1, "Tests sharing one fingerprint that make an incident."), default=5
             ),
@@ -297,17 +306,11 @@ def triage_section_node() -> Node:
     )
 
 
-def _all_or_categories(value: Any, path: str) -> tuple[str, ...]:
-    return ("all",)
-
-
 class _AllCategories(Node):
     expected = "'all' or a list of categories"
 
     def validate(self, value: Any, path: str) -> tuple[str, ...]:
         if value != "all":
-            from pytest_orchestra.workflow.schema import expected_error
-
             raise expected_error(path, self.expected, value)
         return ("all",)
 

@@ -43,3 +43,23 @@ __all__ = [
     "unregister_section",
     "workflow_json_schema",
 ]
+
+
+def _register_capability_sections() -> None:
+    """Sections of the capabilities that have landed, so every loader knows them.
+
+    Imported here rather than in ``sections`` because the capabilities' nodes
+    are built with this package's schema language.
+    """
+    from pytest_orchestra.triage.config import (
+        quarantine_section_node,
+        retries_section_node,
+        triage_section_node,
+    )
+
+    register_section("triage", triage_section_node())
+    register_section("retries", retries_section_node())
+    register_section("quarantine", quarantine_section_node())
+
+
+_register_capability_sections()

@@ -34,7 +34,7 @@ def test_github_actions_gets_annotations_and_the_step_summary(
     assert result.ret == 1
     errors = [line for line in result.stdout.lines if line.startswith("::error ")]
     assert len(errors) == 10  # GitHub shows ten per step
-    assert errors[0].startswith("::error file=test_pay.py,line=4,title=failed%3A test_pay.py%3A%3Atest_pay[0]::")
+    assert errors[0].startswith("::error file=test_pay.py,line=4,title=product%3A test_pay.py%3A%3Atest_pay[0]::")
     assert "100%25 wrong," in errors[0]
     assert "\n" not in errors[0]
     result.stdout.fnmatch_lines(["::notice::2 more failures are listed in the job summary"])

@@ -106,6 +106,7 @@ def test_summary_has_the_documented_structure_and_figures() -> None:
                 "location": None,
             },
         ],
+        "retried": [],
         "workflow": "orchestra.yaml",
         # Other sections appear under their own names; built-in keys are not overridden.
         "triage": {"flaky": 1},
@@ -134,3 +135,21 @@ def test_shared_helpers() -> None:
     assert failure_reason(TestRecord("t.py::t", "error", phase="teardown")) == "error in teardown"
     backwards = RunResult(run=RunRecord("r", STARTED, ended=STARTED - 1), tests=[TestRecord("t", "passed", duration=2.0)])
     assert run_duration(backwards) == 2.0
+
+
+def test_flaky_tests_count_by_category_and_as_retried_but_not_as_failures() -> None:
+    from pytest_orchestra.records import RunRecord, RunResult, TestRecord
+    from pytest_orchestra.reporting.summary import build_summary
+
+    tests = [
+        TestRecord("t.py::test_race", "passed", attempts=2, flaky=True, category="flaky"),
+        TestRecord("t.py::test_down", "failed", attempts=3, category="infrastructure"),
+        TestRecord("t.py::test_ok", "passed"),
+    ]
+    summary = build_summary(RunResult(RunRecord("20261122T000000Z-abcdef", 0.0, ended=1.0), tests))
+    assert summary["by_category"] == {"flaky": 1, "infrastructure": 1}
+    assert [f["nodeid"] for f in summary["failures"]] == ["t.py::test_down"]
+    assert summary["retried"] == [
+        {"nodeid": "t.py::test_race", "attempts": 2, "outcome": "passed", "flaky": True},
+        {"nodeid": "t.py::test_down", "attempts": 3, "outcome": "failed", "flaky": False},
+    ]

@@ -163,7 +163,7 @@ def test_unknown_key_without_close_match_has_no_suggestion() -> None:
 def test_unknown_top_level_section() -> None:
     assert error_of({"gate": {}}) == (
         "orchestra.yaml: gate: unknown key; did you mean 'gates'?"
-        " (allowed: apps, gates, matrix, reports)"
+        " (allowed: apps, gates, matrix, quarantine, reports, retries, triage)"
     )
 
 
@@ -175,12 +175,12 @@ def test_non_string_key_is_an_unknown_key() -> None:
 
 @pytest.mark.parametrize(
     "section",
-    ["environments", "datasets", "selection", "triage", "retries", "quarantine", "sharding", "plans", "runners"],
+    ["environments", "datasets", "selection", "sharding", "plans", "runners"],
 )
 def test_reserved_section_is_not_available_yet(section: str) -> None:
     assert error_of({section: {}}) == (
         f"orchestra.yaml: {section}: this section is not available in pytest-orchestra {VERSION} yet"
-        " (available: apps, gates, matrix, reports)"
+        " (available: apps, gates, matrix, quarantine, reports, retries, triage)"
     )
 
 
@@ -193,7 +193,7 @@ def test_version_falls_back_when_the_package_is_not_installed(monkeypatch: pytes
     monkeypatch.setattr(metadata, "version", not_installed)
     assert error_of({"plans": []}) == (
         "orchestra.yaml: plans: this section is not available in pytest-orchestra 0.1.0 yet"
-        " (available: apps, gates, matrix, reports)"
+        " (available: apps, gates, matrix, quarantine, reports, retries, triage)"
     )
 
 
@@ -458,28 +458,28 @@ def test_override_errors_are_sourced_as_the_option(text: str, message: str) -> N
 
 
 @pytest.fixture
-def retries_section() -> Iterator[None]:
+def plans_section() -> Iterator[None]:
     register_section(
-        "retries",
+        "plans",
         Record({"count": Field(Int(0, "Times a failed test is retried."), default=0)}, "Retries."),
     )
     yield
-    unregister_section("retries")
+    unregister_section("plans")
 
 
-@pytest.mark.usefixtures("retries_section")
+@pytest.mark.usefixtures("plans_section")
 def test_registered_section_is_validated_and_kept_in_sections() -> None:
-    workflow = Workflow.from_dict({"retries": {"count": 2}, "gates": {}})
-    assert workflow.sections == {"retries": {"count": 2}}
-    assert available_sections() == ["apps", "gates", "matrix", "reports", "retries"]
-    assert error_of({"retries": {"count": -1}}) == (
-        "orchestra.yaml: retries.count: expected an integer >= 0, got -1"
+    workflow = Workflow.from_dict({"plans": {"count": 2}, "gates": {}})
+    assert workflow.sections == {"plans": {"count": 2}}
+    assert "plans" in available_sections()
+    assert error_of({"plans": {"count": -1}}) == (
+        "orchestra.yaml: plans.count: expected an integer >= 0, got -1"
     )
-    assert error_of({"triage": {}}) == (
-        f"orchestra.yaml: triage: this section is not available in pytest-orchestra {VERSION} yet"
-        " (available: apps, gates, matrix, reports, retries)"
+    assert error_of({"runners": {}}) == (
+        f"orchestra.yaml: runners: this section is not available in pytest-orchestra {VERSION} yet"
+        " (available: apps, gates, matrix, plans, quarantine, reports, retries, triage)"
     )
-    schema = workflow_json_schema()["properties"]["retries"]
+    schema = workflow_json_schema()["properties"]["plans"]
     assert schema["properties"]["count"] == {
         "description": "Times a failed test is retried.",
         "type": "integer",

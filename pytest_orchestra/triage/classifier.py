@@ -1,0 +1,134 @@
+"""Deciding the category of one failure.
+
+The order is fixed and mirrors how strong each kind of evidence is: a retry
+that passed beats everything (the outcome was not a function of the code),
+then facts handed over by other capabilities (a dependency failed, an
+environment could not be provisioned, history says the test flips), then the
+user's rules, the built-in rules, and last an optional learned model. A
+decision below the threshold is reported as ``unknown`` rather than guessed.
+Pure logic: no pytest import.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+from pytest_orchestra.triage.config import CATEGORIES, UserRule
+from pytest_orchestra.triage.failure import Failure
+from pytest_orchestra.triage.rules import BUILTIN_RULES, Facts, Rule, first_match
+
+if TYPE_CHECKING:
+    from pytest_orchestra.triage.learned import LearnedModel
+
+__all__ = ["CATEGORIES", "Classifier", "Decision"]
+
+#: Context keys other capabilities fill, strongest first; each names its category.
+CONTEXT_CATEGORIES: tuple[str, ...] = ("dependency", "environment", "flaky")
+
+
+@dataclass(frozen=True)
+class Decision:
+    category: str
+    confidence: float
+    rule: str
+    reason: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "category": self.category,
+            "confidence": round(self.confidence, 3),
+            "rule": self.rule,
+            "reason": self.reason,
+        }
+
+
+class Classifier:
+    """Classifies failures; one instance serves a whole run."""
+
+    def __init__(
+        self,
+        *,
+        user_rules: Sequence[UserRule] = (),
+        threshold: float = 0.6,
+        model: LearnedModel | None = None,
+        builtin_rules: Sequence[Rule] = BUILTIN_RULES,
+    ) -> None:
+        self.user_rules = tuple(user_rules)
+        self.threshold = threshold
+        self.model = model
+        self.builtin_rules = tuple(builtin_rules)
+        # Compiled once: a run may classify thousands of failures.
+        self._patterns: dict[str, re.Pattern[str]] = {}
+
+    def classify(self, failure: Failure) -> Decision:
+        decision = self._decide(failure)
+        if decision.category != "unknown" and decision.confidence < self.threshold:
+            return Decision(
+                "unknown",
+                decision.confidence,
+                "threshold",
+                f"best guess {decision.category} ({decision.rule}, {decision.confidence:.2f})"
+                f" is below the threshold {self.threshold:.2f}: {decision.reason}",
+            )
+        return decision
+
+    def _decide(self, failure: Failure) -> Decision:
+        if failure.passed_on_retry:
+            return Decision(
+                "flaky",
+                0.99,
+                "retry",
+                f"failed, then passed on a retry (attempt {failure.attempts})",
+            )
+        for key in CONTEXT_CATEGORIES:
+            fact = failure.context.get(key)
+            if fact:
+                return Decision(key, 0.95, f"context:{key}", fact)
+        facts = Facts(failure)
+        for rule in self.user_rules:
+            if self._user_rule_matches(rule, facts):
+                return Decision(rule.category, rule.confidence, f"user:{rule.name}",
+                                f"matched user rule {rule.name!r}: {facts.where()}")
+        matched = first_match(facts, self.builtin_rules)
+        if matched is not None:
+            rule, reason = matched
+            return Decision(rule.category, rule.confidence, f"builtin:{rule.name}", reason)
+        if self.model is not None:
+            guess = self.model.predict(failure)
+            if guess is not None:
+                category, confidence = guess
+                return Decision(category, confidence, f"model:{self.model.kind}",
+                                f"learned model, closest to past {category} failures")
+        return Decision("unknown", 0.0, "none", f"no rule matched: {facts.headline()}")
+
+    def _pattern(self, text: str) -> re.Pattern[str]:
+        pattern = self._patterns.get(text)
+        if pattern is None:
+            pattern = self._patterns[text] = re.compile(text)
+        return pattern
+
+    def _user_rule_matches(self, rule: UserRule, facts: Facts) -> bool:
+        failure = facts.failure
+        if rule.phase and failure.phase not in rule.phase:
+            return False
+        if rule.markers and not set(rule.markers) & set(failure.markers):
+            return False
+        if rule.exception and not any(ev.is_a(*rule.exception) for ev in facts.evidences):
+            return False
+        if rule.message is not None:
+            pattern = self._pattern(rule.message)
+            texts = [ev.message for ev in facts.evidences] or [failure.longrepr]
+            if not any(pattern.search(text) for text in texts):
+                return False
+        if rule.traceback is not None and not self._pattern(rule.traceback).search(
+            failure.longrepr
+        ):
+            return False
+        if rule.paths:
+            paths = [failure.test_path, *(frame.path for frame in facts.frames)]
+            if not any(fnmatch.fnmatch(path, glob) for path in paths for glob in rule.paths):
+                return False
+        return True

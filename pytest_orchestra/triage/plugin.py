@@ -1,0 +1,360 @@
+"""Pytest wiring of triage: evidence, classification, retries, quarantine, routing.
+
+Three plugin objects, each registered only where it has work:
+
+- :class:`EvidenceCollector` where tests run (the single process, or each
+  xdist worker): puts the failing exception's evidence on the report as plain
+  data, so the controller classifies the same way with and without ``-n``;
+- the retry runner (``retries.py``) where tests run, when retries are on;
+- :class:`TriageController` on the controller: classifies each failure as the
+  recorder finishes it, detects flakiness from history, applies the
+  quarantine, clusters, routes to sinks and writes ``triage.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+
+import pytest
+
+from pytest_orchestra.records import RunResult, TestRecord
+from pytest_orchestra.triage.classifier import Classifier, Decision
+from pytest_orchestra.triage.config import QuarantineSpec, RetriesSpec, TriageSpec
+from pytest_orchestra.triage.evidence import evidence_from_excinfo, failure_from_report
+from pytest_orchestra.triage.failure import Failure
+from pytest_orchestra.triage.fingerprint import clusters, fingerprint
+
+if TYPE_CHECKING:
+    from pytest_orchestra.settings import OrchestraSettings
+
+#: Runs whose failure share is above this are outages: no flakiness is read from them.
+OUTAGE_SHARE = 0.8
+
+
+class EvidenceCollector:
+    """Attaches ``orchestra_evidence`` (and the item's marker names) to failing reports."""
+
+    def __init__(self, rootdir: Path, test_file_patterns: Sequence[str]) -> None:
+        self.rootdir = rootdir
+        self.test_file_patterns = tuple(test_file_patterns)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+        report = yield
+        if report.failed and call.excinfo is not None:
+            try:
+                evidence = evidence_from_excinfo(
+                    call.excinfo, rootdir=self.rootdir, test_file_patterns=self.test_file_patterns
+                )
+                report.orchestra_evidence = evidence.to_dict()
+            except Exception:  # noqa: BLE001 - evidence is best effort; the longrepr fallback remains
+                pass
+            report.orchestra_markers = sorted({m.name for m in item.iter_markers()})
+        return report
+
+
+def make_classify(config: pytest.Config, classifier: Classifier) -> Any:
+    """Classification as everywhere in the plugin: the hook first, then the classifier."""
+
+    def classify(failure: Failure) -> Decision:
+        decided = config.hook.pytest_orchestra_classify(failure=failure)
+        return decided if decided is not None else classifier.classify(failure)
+
+    return classify
+
+
+def failure_for(report: Any, rootdir: Path, *, app: Optional[str] = None, attempts: int = 1) -> Failure:
+    """A :class:`Failure` from one (possibly xdist-serialized) report."""
+    markers = tuple(getattr(report, "orchestra_markers", ()) or ())
+    context = dict(getattr(report, "orchestra_context", {}) or {})
+    return failure_from_report(
+        report, rootdir=rootdir, markers=markers, app=app, attempts=attempts, context=context
+    )
+
+
+@dataclass
+class TriageEntry:
+    record: TestRecord
+    failure: Failure
+    decision: Decision
+    fingerprint: str
+    flakiness: str = ""
+    routes: List[str] = field(default_factory=list)
+    delivered: List[str] = field(default_factory=list)
+
+
+class TriageController:
+    """Classifies, clusters and routes the run's failures on the controller."""
+
+    def __init__(
+        self,
+        config: pytest.Config,
+        settings: "OrchestraSettings",
+        spec: TriageSpec,
+        retries: RetriesSpec,
+        quarantine: QuarantineSpec,
+        classifier: Classifier,
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.spec = spec
+        self.retries = retries
+        self.quarantine_spec = quarantine
+        self.classify = make_classify(config, classifier)
+        self.entries: Dict[str, TriageEntry] = {}
+        self.quarantine: Any = None
+        self.deliveries: List[Any] = []
+        self.annotation_lines: List[str] = []
+        self.summary_line = ""
+
+    # -- per test ------------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        from pytest_orchestra.triage.quarantine import QuarantineError, QuarantineList
+
+        path = self.settings.rootdir / self.quarantine_spec.file
+        try:
+            self.quarantine = QuarantineList.load(path, today=date.today())
+        except QuarantineError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    def pytest_orchestra_test_recorded(self, record: TestRecord, reports: Sequence[Any]) -> None:
+        if self.quarantine is not None and self.quarantine.active(record.nodeid) is not None:
+            record.quarantined = True
+        if not (record.failed or record.flaky):
+            return
+        deciding = _deciding_report(record, reports)
+        if deciding is None:
+            return
+        failure = failure_for(deciding, self.settings.rootdir, app=record.app, attempts=record.attempts)
+        failure.passed_on_retry = record.flaky
+        if record.flaky:
+            decision = Decision(
+                "flaky", 1.0, "retry", f"failed, then passed on attempt {record.attempts} of the same run"
+            )
+        else:
+            decision = self.classify(failure)
+        record.category = decision.category
+        self.entries[record.nodeid] = TriageEntry(record, failure, decision, fingerprint(failure))
+
+    # -- end of run ------------------------------------------------------------------------
+
+    def pytest_orchestra_run_finished(self, result: RunResult) -> None:
+        self._flakiness_from_history(result)
+        self._auto_quarantine()
+        groups = clusters(
+            (entry.fingerprint, entry.decision.category, entry.failure) for entry in self.entries.values()
+        )
+        incidents = [
+            c for c in groups if c.category == "infrastructure" and len(c.nodeids) >= self.spec.incident_min_tests
+        ]
+        self._route(result)
+        result.sections["quarantine"] = [
+            {"nodeid": record.nodeid, "outcome": record.outcome, "reason": self._quarantine_reason(record.nodeid)}
+            for record in result.tests
+            if record.quarantined
+        ]
+        result.sections["triage"] = {
+            "clusters": [
+                {
+                    "id": c.id,
+                    "category": c.category,
+                    "exception_type": c.exception_type,
+                    "message": c.normalized_message,
+                    "tests": list(c.nodeids),
+                }
+                for c in groups
+            ],
+            "incidents": [c.id for c in incidents],
+            "deliveries": [
+                {"sink": d.sink, "delivered": d.delivered, "spooled": d.spooled, "error": d.error}
+                for d in self.deliveries
+            ],
+        }
+        counts: Dict[str, int] = {}
+        for entry in self.entries.values():
+            counts[entry.decision.category] = counts.get(entry.decision.category, 0) + 1
+        if counts:
+            shown = ", ".join(f"{n} {name}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+            extra = f"; {len(incidents)} incident(s)" if incidents else ""
+            self.summary_line = f"orchestra: triage: {shown}; {len(groups)} cluster(s){extra}"
+
+    def _quarantine_reason(self, nodeid: str) -> str:
+        entry = self.quarantine.active(nodeid) if self.quarantine is not None else None
+        if entry is None:
+            return ""
+        owner = f" ({entry.owner})" if entry.owner else ""
+        until = f", until {entry.expires}" if entry.expires else ""
+        return f"{entry.reason}{owner}{until}"
+
+    def _flakiness_from_history(self, result: RunResult) -> None:
+        from pytest_orchestra.triage.flaky import flakiness
+
+        store = _history_store(self.config)
+        if store is None:
+            return
+        spec = self.quarantine_spec
+        outages = _outage_runs(store)
+        for entry in self.entries.values():
+            if entry.record.flaky:
+                continue
+            history = store.test_history(entry.record.nodeid, limit=50)
+            stats = flakiness(history, min_runs=spec.min_runs, flip_rate=spec.flip_rate, outage_runs=outages)
+            if stats.flaky:
+                entry.record.flaky = True
+                entry.record.category = "flaky"
+                entry.decision = Decision("flaky", min(1.0, 0.5 + stats.flip_rate), "history", stats.evidence)
+                entry.flakiness = stats.evidence
+
+    def _auto_quarantine(self) -> None:
+        if not self.quarantine_spec.auto or self.quarantine is None:
+            return
+        from pytest_orchestra.triage.flaky import flakiness
+        from pytest_orchestra.triage.quarantine import auto_quarantine
+
+        store = _history_store(self.config)
+        if store is None:
+            return
+        spec = self.quarantine_spec
+        outages = _outage_runs(store)
+        stats = [
+            flakiness(
+                store.test_history(e.record.nodeid, limit=50),
+                min_runs=spec.min_runs,
+                flip_rate=spec.flip_rate,
+                outage_runs=outages,
+            )
+            for e in self.entries.values()
+            if e.record.flaky
+        ]
+        added = auto_quarantine(stats, self.quarantine, today=date.today(), spec=spec)
+        if added:
+            self.quarantine.save(self.settings.rootdir / spec.file)
+
+    def _route(self, result: RunResult) -> None:
+        from pytest_orchestra.redaction import Redactor
+        from pytest_orchestra.triage.codeowners import CodeOwners
+        from pytest_orchestra.triage.routing import RoutedFailure, route
+        from pytest_orchestra.triage.sinks import build_sinks
+
+        if not self.entries:
+            return
+        owners = CodeOwners.load(self.settings.rootdir)
+        sinks = build_sinks(
+            self.spec.sinks,
+            base_dir=self.settings.base_dir,
+            environ=os.environ,
+            redactor=Redactor.from_environ(),
+            rootdir=self.settings.rootdir,
+        )
+        batches: Dict[str, List[Any]] = {}
+        extra_sinks: Dict[str, Any] = {}
+        for entry in self.entries.values():
+            record = entry.record
+            file_path = record.nodeid.split("::", 1)[0]
+            routed = RoutedFailure(
+                nodeid=record.nodeid,
+                category=entry.decision.category,
+                confidence=entry.decision.confidence,
+                rule=entry.decision.rule,
+                reason=entry.decision.reason,
+                fingerprint=entry.fingerprint,
+                cluster_id=entry.fingerprint,
+                phase=record.phase,
+                app=record.app,
+                owners=owners.owners_for(file_path) if owners else [],
+                attempts=record.attempts,
+                flaky=record.flaky,
+                quarantined=record.quarantined,
+                message=record.message,
+                location=list(record.location) if record.location else None,
+                markers=tuple(entry.failure.markers),
+                exception=entry.failure.evidence.short_type if entry.failure.evidence else "",
+            )
+            names = route(routed, self.spec.routes, file_path=file_path, markers=entry.failure.markers)
+            for added in self.config.hook.pytest_orchestra_route(failure=routed, sinks=names):
+                for sink in added or ():
+                    extra_sinks[sink.name] = sink
+                    names.append(sink.name)
+            entry.routes = list(dict.fromkeys(names))
+            for name in entry.routes:
+                batches.setdefault(name, []).append(routed)
+        for name, failures in batches.items():
+            sink = sinks.get(name) or extra_sinks.get(name)
+            if sink is None:
+                continue
+            outcome = sink.deliver(failures, result.run)
+            self.deliveries.append(outcome)
+            self.annotation_lines.extend(getattr(outcome, "lines", ()) or ())
+            if not outcome.error:
+                for failure in failures:
+                    self.entries[failure.nodeid].delivered.append(name)
+
+    # -- outputs -----------------------------------------------------------------------------
+
+    def pytest_orchestra_reports_written(self, result: RunResult, report_dir: Path) -> None:
+        from pytest_orchestra.redaction import Redactor
+        from pytest_orchestra.reporting.writer import write_text_atomically
+
+        records = [
+            {
+                "nodeid": entry.record.nodeid,
+                "phase": entry.record.phase,
+                "category": entry.decision.category,
+                "confidence": round(entry.decision.confidence, 3),
+                "rule": entry.decision.rule,
+                "fingerprint": entry.fingerprint,
+                "cluster": entry.fingerprint,
+                "attempts": entry.record.attempts,
+                "flaky": entry.record.flaky,
+                "flakiness": entry.flakiness or None,
+                "quarantined": entry.record.quarantined,
+                "routes": entry.routes,
+                "delivered": entry.delivered,
+                "reason": entry.decision.reason,
+                "exception": entry.failure.evidence.exception_type if entry.failure.evidence else None,
+            }
+            for entry in self.entries.values()
+        ]
+        text = json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+        write_text_atomically(Path(report_dir) / "triage.json", Redactor.from_environ().redact(text))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            for line in self.annotation_lines:
+                terminalreporter.write_line(line)
+        if self.summary_line:
+            terminalreporter.write_line(self.summary_line)
+        for outcome in self.deliveries:
+            if outcome.error:
+                terminalreporter.write_line(
+                    f"orchestra: sink {outcome.sink}: {outcome.error} ({outcome.spooled} spooled for the next run)",
+                    yellow=True,
+                )
+
+
+def _deciding_report(record: TestRecord, reports: Sequence[Any]) -> Optional[Any]:
+    candidates = [r for r in reports if getattr(r, "outcome", None) != "rerun" and r.failed]
+    if record.flaky and not candidates:
+        candidates = [r for r in reports if getattr(r, "outcome", None) == "rerun"]
+    return candidates[0] if candidates else None
+
+
+def _outage_runs(store: Any) -> set:
+    """Past runs where more than 80% of the executed tests failed: outages, not flakes."""
+    return {
+        run.run_id
+        for run in store.runs(limit=200)
+        if run.success_rate is not None and run.success_rate < 1 - OUTAGE_SHARE
+    }
+
+
+def _history_store(config: pytest.Config) -> Any:
+    recorder = config.pluginmanager.get_plugin("orchestra-recorder")
+    return getattr(recorder, "store", None)

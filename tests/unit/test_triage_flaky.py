@@ -1,0 +1,99 @@
+"""Flakiness from history: flips at one commit, retry passes, outages, broken tests."""
+
+from __future__ import annotations
+
+from pytest_orchestra.records import RunRecord, TestRecord
+from pytest_orchestra.triage.flaky import flakiness, is_outage
+
+NODE = "tests/test_cart.py::test_total"
+
+
+def history(*rows: tuple[str, str | None, str], attempts: dict[int, int] | None = None):
+    """Rows (outcome, commit, run id suffix) oldest first -> newest-first pairs like the store."""
+    pairs = []
+    for index, (outcome, commit, run_id) in enumerate(rows):
+        run = RunRecord(run_id=run_id, started=1000.0 + index, commit=commit)
+        test = TestRecord(nodeid=NODE, outcome=outcome, attempts=(attempts or {}).get(index, 1))
+        pairs.append((run, test))
+    return list(reversed(pairs))
+
+
+def test_fail_then_pass_at_one_commit_is_a_flip() -> None:
+    rows = [("passed", "c1", "r1"), ("failed", "c1", "r2"), ("passed", "c1", "r3"),
+            ("passed", "c1", "r4"), ("failed", "c1", "r5")]
+    stats = flakiness(history(*rows), min_runs=5, flip_rate=0.3)
+    assert stats.nodeid == NODE
+    assert (stats.runs, stats.failures, stats.flips, stats.comparisons) == (5, 2, 3, 4)
+    assert stats.flip_rate == 0.75
+    assert stats.flaky
+    assert "2 of 5 runs failed" in stats.evidence and "flip rate 75%" in stats.evidence
+
+
+def test_changes_across_commits_are_not_flips() -> None:
+    # Failing on c2 and passing again on c3 is a bug and its fix, not flakiness.
+    rows = [("passed", "c1", "r1"), ("failed", "c2", "r2"), ("failed", "c2", "r3"),
+            ("passed", "c3", "r4"), ("passed", "c3", "r5")]
+    stats = flakiness(history(*rows), min_runs=5, flip_rate=0.3)
+    assert stats.flips == 0
+    assert not stats.flaky
+
+
+def test_always_failing_is_never_flaky() -> None:
+    rows = [("failed", "c1", f"r{n}") for n in range(10)]
+    stats = flakiness(history(*rows), min_runs=5, flip_rate=0.0)
+    assert stats.failures == 10
+    assert not stats.flaky
+    assert "broken, not flaky" in stats.evidence
+
+
+def test_pass_on_retry_is_evidence_even_in_one_run() -> None:
+    stats = flakiness(history(("passed", "c1", "r1"), attempts={0: 2}), min_runs=5, flip_rate=0.3)
+    assert stats.passed_on_retry == 1
+    assert stats.flaky
+    assert "passed on retry 1x" in stats.evidence
+
+
+def test_flaky_flag_on_the_record_counts_as_a_retry_pass() -> None:
+    run = RunRecord(run_id="r1", started=1.0, commit="c1")
+    test = TestRecord(nodeid=NODE, outcome="passed", flaky=True)
+    assert flakiness([(run, test)], min_runs=5, flip_rate=0.3).flaky
+
+
+def test_retried_but_still_failing_is_not_flaky() -> None:
+    rows = [("failed", "c1", f"r{n}") for n in range(3)]
+    stats = flakiness(history(*rows, attempts={0: 3, 1: 3, 2: 3}), min_runs=1, flip_rate=0.1)
+    assert stats.passed_on_retry == 0 and stats.comparisons == 5
+    assert not stats.flaky
+
+
+def test_outage_runs_are_ignored() -> None:
+    rows = [("passed", "c1", "r1"), ("failed", "c1", "outage"), ("passed", "c1", "r3"),
+            ("passed", "c1", "r4"), ("passed", "c1", "r5"), ("passed", "c1", "r6")]
+    stats = flakiness(history(*rows), min_runs=5, flip_rate=0.1, outage_runs={"outage"})
+    assert stats.runs == 5 and stats.flips == 0
+    assert not stats.flaky
+    assert "1 outage runs ignored" in stats.evidence
+
+
+def test_too_few_runs_are_not_enough_evidence() -> None:
+    rows = [("passed", "c1", "r1"), ("failed", "c1", "r2"), ("passed", "c1", "r3")]
+    stats = flakiness(history(*rows), min_runs=5, flip_rate=0.3)
+    assert stats.flips == 2
+    assert not stats.flaky
+
+
+def test_skips_and_runs_without_commit_do_not_flip() -> None:
+    rows = [("passed", None, "r1"), ("failed", None, "r2"), ("skipped", "c1", "r3")]
+    stats = flakiness(history(*rows), min_runs=1, flip_rate=0.1)
+    assert stats.runs == 2 and stats.flips == 0 and stats.flip_rate == 0.0
+
+
+def test_empty_history() -> None:
+    stats = flakiness([], min_runs=1, flip_rate=0.1)
+    assert stats.nodeid == "" and stats.runs == 0 and not stats.flaky
+
+
+def test_outage_rule_is_more_than_eighty_percent() -> None:
+    assert is_outage(81, 100)
+    assert not is_outage(80, 100)
+    assert not is_outage(0, 0)
