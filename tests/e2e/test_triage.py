@@ -310,3 +310,65 @@ def test_a_deterministic_timeout_stays_a_timeout_across_retries(pytester: pytest
     pytester.runpytest("--orchestra-reruns", "1", "-p", "timeout")
     record = _triage(pytester.path)["test_hangs"]
     assert (record["category"], record["flaky"], record["attempts"]) == ("timeout", False, 2)
+
+
+def test_flips_at_one_commit_make_a_test_flaky_and_auto_quarantined(pytester: pytest.Pytester) -> None:
+    import subprocess
+
+    pytester.makefile(
+        ".yaml", orchestra="quarantine: {auto: true, min_runs: 4, flip_rate: 0.3, expires_days: 7}\n"
+    )
+    pytester.makepyfile(
+        test_flip="""
+        import pathlib, pytest
+        def test_sometimes():
+            assert pathlib.Path("mode").read_text() == "pass"
+        def test_always_broken():
+            assert 1 == 2
+        @pytest.mark.parametrize("n", range(6))
+        def test_fine(n):
+            pass
+        """
+    )
+    git = ["git", "-c", "user.email=a@b.c", "-c", "user.name=a"]
+    subprocess.run(["git", "init", "-q"], cwd=pytester.path, check=True)
+    subprocess.run([*git, "add", "test_flip.py", "orchestra.yaml"], cwd=pytester.path, check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], cwd=pytester.path, check=True)
+    for mode in ("pass", "fail", "pass", "fail", "pass", "fail"):
+        (pytester.path / "mode").write_text(mode)
+        pytester.runpytest()
+    triage = _triage(pytester.path)
+    assert triage["test_sometimes"]["category"] == "flaky"
+    assert triage["test_sometimes"]["rule"] == "history"
+    assert "flip" in triage["test_sometimes"]["flakiness"]
+    assert triage["test_always_broken"]["category"] == "product"  # never flaky: it never passes
+    quarantine = (pytester.path / ".orchestra" / "quarantine.yaml").read_text()
+    assert "test_flip.py::test_sometimes" in quarantine and "auto: flip rate" in quarantine
+    assert "test_always_broken" not in quarantine
+    # the next run treats it as quarantined: its failure no longer fails the session
+    (pytester.path / "mode").write_text("fail")
+    pytester.makepyfile(test_flip="import pathlib\ndef test_sometimes():\n    assert pathlib.Path('mode').read_text() == 'pass'\n")
+    assert pytester.runpytest().ret == 0
+
+
+def test_plugins_add_sinks_through_the_route_hook(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import json, pathlib
+        from pytest_orchestra.triage.sinks.base import DeliveryResult
+
+        class PagerSink:
+            name = "pager"
+            def deliver(self, failures, run):
+                pathlib.Path("paged.json").write_text(json.dumps([f.nodeid for f in failures]))
+                return DeliveryResult(self.name, len(failures), 0, None)
+
+        def pytest_orchestra_route(failure, sinks):
+            if failure.category == "product":
+                return [PagerSink()]
+        """
+    )
+    pytester.makepyfile(test_shop=FAILURES)
+    pytester.runpytest()
+    assert json.loads((pytester.path / "paged.json").read_text()) == ["test_shop.py::test_wrong_total"]
+    assert _triage(pytester.path)["test_wrong_total"]["delivered"] == ["pager"]
