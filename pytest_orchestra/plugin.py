@@ -102,9 +102,7 @@ def _is_xdist_controller(config: pytest.Config) -> bool:
 def _register_triage(
     config: pytest.Config, settings: "OrchestraSettings", *, runs_tests: bool, is_controller: bool
 ) -> None:
-    from pytest_orchestra.triage.classifier import Classifier
     from pytest_orchestra.triage.config import quarantine_spec, retries_spec, triage_spec
-    from pytest_orchestra.triage.learned import load_model
     from pytest_orchestra.triage.plugin import EvidenceCollector, TriageController, failure_for, make_classify
 
     sections = settings.workflow.sections
@@ -116,9 +114,7 @@ def _register_triage(
             raise pytest.UsageError(f"--orchestra-reruns: expected an integer >= 0, got {reruns}")
         retries = dataclasses.replace(retries, max=reruns)
     model_path = settings.rootdir / (triage.model or f"{settings.workflow.reports.dir}/triage-model.json")
-    classifier = Classifier(
-        user_rules=triage.rules, threshold=triage.threshold, model=load_model(model_path)
-    )
+    classify = make_classify(config, triage, model_path)
     if runs_tests:
         patterns = config.getini("python_files") or ["test_*.py", "*_test.py"]
         config.pluginmanager.register(EvidenceCollector(settings.rootdir, patterns), "orchestra-evidence")
@@ -127,7 +123,7 @@ def _register_triage(
 
             runner = RetryRunner(
                 retries,
-                make_classify(config, classifier),
+                classify,
                 lambda report, item: failure_for(report, settings.rootdir),
             )
             config.pluginmanager.register(runner, "orchestra-retries")
@@ -137,6 +133,6 @@ def _register_triage(
         config.pluginmanager.register(RerunStatus(), "orchestra-rerun-status")
     if is_controller:
         controller = TriageController(
-            config, settings, triage, retries, quarantine_spec(sections.get("quarantine")), classifier
+            config, settings, triage, retries, quarantine_spec(sections.get("quarantine")), classify
         )
         config.pluginmanager.register(controller, "orchestra-triage")

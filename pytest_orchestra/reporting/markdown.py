@@ -221,6 +221,11 @@ def _selection(result: RunResult) -> List[str]:
     return ["### Selection", "", str(selection.get("summary", ""))]
 
 
+def _sink_sections(result: RunResult) -> List[str]:
+    """Sections delivered by the workflow's markdown sinks (already rendered)."""
+    return [section.rstrip("\n") for section in result.sections.get("markdown_sinks", [])]
+
+
 def render_report(result: RunResult, *, max_failures: int = 200) -> str:
     """The Markdown report of ``result``; at most ``max_failures`` failures are listed."""
     sections = [_headline(result)]
@@ -233,5 +238,6 @@ def render_report(result: RunResult, *, max_failures: int = 200) -> str:
         _retries(result),
         _quarantine(result),
         _selection(result),
+        _sink_sections(result),
     ]
     return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"

@@ -50,7 +50,8 @@ SINK_TYPES: tuple[str, ...] = ("jsonl", "markdown", "github", "webhook", "github
 #: Keys a sink of each type cannot do without.
 SINK_REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
     "jsonl": ("path",),
-    "markdown": ("path",),
+    # A markdown sink's section goes into report.md; a path only adds a copy.
+    "markdown": (),
     "github": (),
     "webhook": ("url",),
     "github-issues": ("repository", "token_env"),

@@ -23,14 +23,15 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 import pytest
 
 from pytest_orchestra.records import RunResult, TestRecord
-from pytest_orchestra.triage.classifier import Classifier, Decision
 from pytest_orchestra.triage.config import QuarantineSpec, RetriesSpec, TriageSpec
-from pytest_orchestra.triage.evidence import evidence_from_excinfo, failure_from_report
-from pytest_orchestra.triage.failure import Failure
-from pytest_orchestra.triage.fingerprint import clusters, fingerprint
 
 if TYPE_CHECKING:
     from pytest_orchestra.settings import OrchestraSettings
+    from pytest_orchestra.triage.classifier import Classifier, Decision
+    from pytest_orchestra.triage.failure import Failure
+
+# The classification modules (rules, evidence, fingerprints) are imported on the
+# first failure: a green run never pays for compiling their patterns.
 
 #: Runs whose failure share is above this are outages: no flakiness is read from them.
 OUTAGE_SHARE = 0.8
@@ -47,6 +48,8 @@ class EvidenceCollector:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
         report = yield
         if report.failed and call.excinfo is not None:
+            from pytest_orchestra.triage.evidence import evidence_from_excinfo
+
             try:
                 evidence = evidence_from_excinfo(
                     call.excinfo, rootdir=self.rootdir, test_file_patterns=self.test_file_patterns
@@ -58,18 +61,35 @@ class EvidenceCollector:
         return report
 
 
-def make_classify(config: pytest.Config, classifier: Classifier) -> Any:
-    """Classification as everywhere in the plugin: the hook first, then the classifier."""
+def build_classifier(spec: TriageSpec, model_path: Path) -> "Classifier":
+    from pytest_orchestra.triage.classifier import Classifier
+    from pytest_orchestra.triage.learned import load_model
 
-    def classify(failure: Failure) -> Decision:
+    return Classifier(user_rules=spec.rules, threshold=spec.threshold, model=load_model(model_path))
+
+
+def make_classify(config: pytest.Config, spec: TriageSpec, model_path: Path) -> Any:
+    """Classification as everywhere in the plugin: the hook first, then the classifier.
+
+    The classifier is built on the first failure.
+    """
+    built: List["Classifier"] = []
+
+    def classify(failure: "Failure") -> "Decision":
         decided = config.hook.pytest_orchestra_classify(failure=failure)
-        return decided if decided is not None else classifier.classify(failure)
+        if decided is not None:
+            return decided
+        if not built:
+            built.append(build_classifier(spec, model_path))
+        return built[0].classify(failure)
 
     return classify
 
 
-def failure_for(report: Any, rootdir: Path, *, app: Optional[str] = None, attempts: int = 1) -> Failure:
+def failure_for(report: Any, rootdir: Path, *, app: Optional[str] = None, attempts: int = 1) -> "Failure":
     """A :class:`Failure` from one (possibly xdist-serialized) report."""
+    from pytest_orchestra.triage.evidence import failure_from_report
+
     markers = tuple(getattr(report, "orchestra_markers", ()) or ())
     context = dict(getattr(report, "orchestra_context", {}) or {})
     return failure_from_report(
@@ -80,8 +100,8 @@ def failure_for(report: Any, rootdir: Path, *, app: Optional[str] = None, attemp
 @dataclass
 class TriageEntry:
     record: TestRecord
-    failure: Failure
-    decision: Decision
+    failure: "Failure"
+    decision: "Decision"
     fingerprint: str
     flakiness: str = ""
     routes: List[str] = field(default_factory=list)
@@ -98,14 +118,14 @@ class TriageController:
         spec: TriageSpec,
         retries: RetriesSpec,
         quarantine: QuarantineSpec,
-        classifier: Classifier,
+        classify: Any,
     ) -> None:
         self.config = config
         self.settings = settings
         self.spec = spec
         self.retries = retries
         self.quarantine_spec = quarantine
-        self.classify = make_classify(config, classifier)
+        self.classify = classify
         self.entries: Dict[str, TriageEntry] = {}
         self.quarantine: Any = None
         self.deliveries: List[Any] = []
@@ -132,6 +152,9 @@ class TriageController:
         deciding = _deciding_report(record, reports)
         if deciding is None:
             return
+        from pytest_orchestra.triage.classifier import Decision
+        from pytest_orchestra.triage.fingerprint import fingerprint
+
         failure = failure_for(deciding, self.settings.rootdir, app=record.app, attempts=record.attempts)
         failure.passed_on_retry = record.flaky
         if record.flaky:
@@ -146,6 +169,16 @@ class TriageController:
     # -- end of run ------------------------------------------------------------------------
 
     def pytest_orchestra_run_finished(self, result: RunResult) -> None:
+        result.sections["quarantine"] = [
+            {"nodeid": record.nodeid, "outcome": record.outcome, "reason": self._quarantine_reason(record.nodeid)}
+            for record in result.tests
+            if record.quarantined
+        ]
+        if not self.entries:
+            self._drain_spools(result)
+            return
+        from pytest_orchestra.triage.fingerprint import clusters
+
         self._flakiness_from_history(result)
         self._auto_quarantine()
         groups = clusters(
@@ -155,11 +188,6 @@ class TriageController:
             c for c in groups if c.category == "infrastructure" and len(c.nodeids) >= self.spec.incident_min_tests
         ]
         self._route(result)
-        result.sections["quarantine"] = [
-            {"nodeid": record.nodeid, "outcome": record.outcome, "reason": self._quarantine_reason(record.nodeid)}
-            for record in result.tests
-            if record.quarantined
-        ]
         result.sections["triage"] = {
             "clusters": [
                 {
@@ -194,6 +222,7 @@ class TriageController:
         return f"{entry.reason}{owner}{until}"
 
     def _flakiness_from_history(self, result: RunResult) -> None:
+        from pytest_orchestra.triage.classifier import Decision
         from pytest_orchestra.triage.flaky import flakiness
 
         store = _history_store(self.config)
@@ -237,22 +266,36 @@ class TriageController:
         if added:
             self.quarantine.save(self.settings.rootdir / spec.file)
 
-    def _route(self, result: RunResult) -> None:
+    def _drain_spools(self, result: RunResult) -> None:
+        """A green run still delivers what earlier runs spooled while a sink was down."""
+        spool_root = self.settings.base_dir / "spool"
+        if not self.spec.sinks or not spool_root.is_dir():
+            return
+        waiting = [name for name in self.spec.sinks if any((spool_root / name).glob("*.json"))]
+        if not waiting:
+            return
+        sinks = self._build_sinks()
+        for name in waiting:
+            if name in sinks:
+                self.deliveries.append(sinks[name].deliver([], result.run))
+
+    def _build_sinks(self) -> Dict[str, Any]:
         from pytest_orchestra.redaction import Redactor
-        from pytest_orchestra.triage.codeowners import CodeOwners
-        from pytest_orchestra.triage.routing import RoutedFailure, route
         from pytest_orchestra.triage.sinks import build_sinks
 
-        if not self.entries:
-            return
-        owners = CodeOwners.load(self.settings.rootdir)
-        sinks = build_sinks(
+        return build_sinks(
             self.spec.sinks,
             base_dir=self.settings.base_dir,
             environ=os.environ,
             redactor=Redactor.from_environ(),
             rootdir=self.settings.rootdir,
         )
+
+    def _route(self, result: RunResult) -> None:
+        from pytest_orchestra.triage.codeowners import CodeOwners
+        from pytest_orchestra.triage.routing import RoutedFailure, route
+        owners = CodeOwners.load(self.settings.rootdir)
+        sinks = self._build_sinks()
         batches: Dict[str, List[Any]] = {}
         extra_sinks: Dict[str, Any] = {}
         for entry in self.entries.values():
@@ -285,16 +328,23 @@ class TriageController:
             entry.routes = list(dict.fromkeys(names))
             for name in entry.routes:
                 batches.setdefault(name, []).append(routed)
+        markdown_sections: List[str] = []
         for name, failures in batches.items():
             sink = sinks.get(name) or extra_sinks.get(name)
             if sink is None:
                 continue
             outcome = sink.deliver(failures, result.run)
+            section = getattr(sink, "markdown_section", None)
+            if callable(section):
+                markdown_sections.append(section())
             self.deliveries.append(outcome)
             self.annotation_lines.extend(getattr(outcome, "lines", ()) or ())
             if not outcome.error:
                 for failure in failures:
                     self.entries[failure.nodeid].delivered.append(name)
+        if markdown_sections:
+            # report.md renders these sections (the markdown sink's destination).
+            result.sections["markdown_sinks"] = markdown_sections
 
     # -- outputs -----------------------------------------------------------------------------
 

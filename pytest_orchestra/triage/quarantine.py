@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-import yaml
-
 from pytest_orchestra.triage.config import QuarantineSpec
 from pytest_orchestra.triage.flaky import FlakinessStats
 
@@ -121,6 +119,8 @@ class QuarantineList:
         path = Path(path)
         if not path.exists():
             return cls([], path, today)
+        import yaml  # only when there is a file: plain startup stays free of PyYAML
+
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as error:
@@ -169,6 +169,8 @@ class QuarantineList:
         target = Path(path or self.path)  # type: ignore[arg-type]
         target.parent.mkdir(parents=True, exist_ok=True)
         text = "# Managed by pytest-orchestra; edit freely, entries expire by themselves.\n"
+        import yaml
+
         text += yaml.safe_dump(
             {"entries": [entry.to_dict() for entry in self.entries]},
             sort_keys=False,

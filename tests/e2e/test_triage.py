@@ -292,8 +292,10 @@ def test_a_dead_webhook_spools_and_a_later_run_delivers(pytester: pytest.Pyteste
     assert len(spooled) == 1
     with recording_server() as hook:
         pytester.makefile(".yaml", orchestra=workflow.format(port=hook.url.rsplit(":", 1)[1]))
+        pytester.makepyfile("def test_bad():\n    pass\n")  # a green run delivers the spool too
         pytester.runpytest()
-        assert len(hook.received) == 2  # the spooled payload, then this run's
+        assert len(hook.received) == 1
+        assert json.loads(hook.received[0][3])["failures"][0]["nodeid"].endswith("::test_bad")
     assert not list((pytester.path / ".orchestra" / "spool").rglob("*.json"))
 
 
@@ -372,3 +374,22 @@ def test_plugins_add_sinks_through_the_route_hook(pytester: pytest.Pytester) -> 
     pytester.runpytest()
     assert json.loads((pytester.path / "paged.json").read_text()) == ["test_shop.py::test_wrong_total"]
     assert _triage(pytester.path)["test_wrong_total"]["delivered"] == ["pager"]
+
+
+def test_a_markdown_sink_adds_its_section_to_report_md(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".yaml",
+        orchestra="""
+        triage:
+          sinks:
+            billing-team: {type: markdown}
+          routes:
+            - {categories: [product], sinks: [billing-team]}
+        """,
+    )
+    pytester.makepyfile(test_shop=FAILURES)
+    pytester.runpytest()
+    report = (pytester.path / ".orchestra/reports/latest/report.md").read_text()
+    section = report.split("### Routed to billing-team")[1]
+    assert "`test_shop.py::test_wrong_total` (product)" in section
+    assert "test_typo" not in section
