@@ -6,7 +6,6 @@ plugin object when it is on. The logic lives in the capability packages.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 import pytest
@@ -89,7 +88,9 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_orchestra.reporting.plugin import RunRecorder
 
         config.pluginmanager.register(RunRecorder(config, settings), "orchestra-recorder")
-    _register_triage(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
+    from pytest_orchestra.triage.plugin import register_triage
+
+    register_triage(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
 
 
 def _is_xdist_controller(config: pytest.Config) -> bool:
@@ -97,42 +98,3 @@ def _is_xdist_controller(config: pytest.Config) -> bool:
     return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None)) and (
         getattr(config.option, "dist", "no") != "no"
     )
-
-
-def _register_triage(
-    config: pytest.Config, settings: "OrchestraSettings", *, runs_tests: bool, is_controller: bool
-) -> None:
-    from pytest_orchestra.triage.config import quarantine_spec, retries_spec, triage_spec
-    from pytest_orchestra.triage.plugin import EvidenceCollector, TriageController, failure_for, make_classify
-
-    sections = settings.workflow.sections
-    triage = triage_spec(sections.get("triage"))
-    retries = retries_spec(sections.get("retries"))
-    reruns = config.getoption("orchestra_reruns")
-    if reruns is not None:
-        if reruns < 0:
-            raise pytest.UsageError(f"--orchestra-reruns: expected an integer >= 0, got {reruns}")
-        retries = dataclasses.replace(retries, max=reruns)
-    model_path = settings.rootdir / (triage.model or f"{settings.workflow.reports.dir}/triage-model.json")
-    classify = make_classify(config, triage, model_path)
-    if runs_tests:
-        patterns = config.getini("python_files") or ["test_*.py", "*_test.py"]
-        config.pluginmanager.register(EvidenceCollector(settings.rootdir, patterns), "orchestra-evidence")
-        if retries.max > 0:
-            from pytest_orchestra.triage.retries import RetryRunner
-
-            runner = RetryRunner(
-                retries,
-                classify,
-                lambda report, item: failure_for(report, settings.rootdir),
-            )
-            config.pluginmanager.register(runner, "orchestra-retries")
-    if is_controller and not runs_tests and retries.max > 0:
-        from pytest_orchestra.triage.retries import RerunStatus
-
-        config.pluginmanager.register(RerunStatus(), "orchestra-rerun-status")
-    if is_controller:
-        controller = TriageController(
-            config, settings, triage, retries, quarantine_spec(sections.get("quarantine")), classify
-        )
-        config.pluginmanager.register(controller, "orchestra-triage")

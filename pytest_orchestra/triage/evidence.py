@@ -122,15 +122,19 @@ def _linked(exc: BaseException) -> BaseException | None:
     return None
 
 
-def _frames_from_tb(
-    tb: TracebackType | None, rootdir: Path, patterns: Sequence[str]
-) -> tuple[Frame, ...]:
+def _raw_frames(tb: TracebackType | None, rootdir: Path, patterns: Sequence[str]) -> list[Frame]:
     frames: list[Frame] = []
     while tb is not None:
         code = tb.tb_frame.f_code
         frames.append(_frame(code.co_filename, tb.tb_lineno, code.co_name, rootdir, patterns))
         tb = tb.tb_next
-    return _keep(frames)
+    return frames
+
+
+def _frames_from_tb(
+    tb: TracebackType | None, rootdir: Path, patterns: Sequence[str]
+) -> tuple[Frame, ...]:
+    return _keep(_raw_frames(tb, rootdir, patterns))
 
 
 def _frame(path: str, lineno: int, function: str, rootdir: Path, patterns: Sequence[str]) -> Frame:
@@ -196,10 +200,10 @@ def evidence_from_excinfo(
     project, a library or the stdlib raised.
     """
     exc = excinfo.value
-    frames = [
-        _frame(str(entry.path), entry.lineno + 1, entry.name, rootdir, test_file_patterns)
-        for entry in excinfo.traceback
-    ]
+    # The raw traceback, not pytest's ``excinfo.traceback``: building pytest's
+    # entries costs more than the rest of triage, and the frames it cuts away
+    # (pytest's and pluggy's) are dropped by ``_keep`` all the same.
+    frames = _raw_frames(excinfo.tb, rootdir, tuple(test_file_patterns))
     return FailureEvidence(
         exception_type=_qualified(type(exc)),
         exception_mro=tuple(_qualified(kind) for kind in type(exc).__mro__),

@@ -65,12 +65,17 @@ class FailureEvidence:
         A name with a dot must match a qualified MRO entry; a bare name matches
         the class name in any module, so rules can say ``TimeoutError``.
         """
-        mro = self.exception_mro or (self.exception_type,)
-        for name in names:
-            for entry in mro:
-                if entry == name or ("." not in name and entry.rsplit(".", 1)[-1] == name):
-                    return True
-        return False
+        known = self._type_names()
+        return any(name in known for name in names)
+
+    def _type_names(self) -> frozenset[str]:
+        # Qualified and bare names of the MRO, built once: the rules ask often.
+        cached = self.__dict__.get("_type_names_cache")
+        if cached is None:
+            mro = self.exception_mro or (self.exception_type,)
+            cached = frozenset(mro) | frozenset(entry.rsplit(".", 1)[-1] for entry in mro)
+            self.__dict__["_type_names_cache"] = cached
+        return cached
 
     def all_evidence(self) -> tuple[FailureEvidence, ...]:
         """This exception followed by its causes and contexts, flattened."""

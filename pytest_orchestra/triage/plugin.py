@@ -13,6 +13,7 @@ Three plugin objects, each registered only where it has work:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -408,3 +409,42 @@ def _outage_runs(store: Any) -> set:
 def _history_store(config: pytest.Config) -> Any:
     recorder = config.pluginmanager.get_plugin("orchestra-recorder")
     return getattr(recorder, "store", None)
+
+
+def register_triage(
+    config: pytest.Config, settings: "OrchestraSettings", *, runs_tests: bool, is_controller: bool
+) -> None:
+    """Register triage's plugin objects where they have work (see the module docstring)."""
+    from pytest_orchestra.triage.config import quarantine_spec, retries_spec, triage_spec
+
+    sections = settings.workflow.sections
+    triage = triage_spec(sections.get("triage"))
+    retries = retries_spec(sections.get("retries"))
+    reruns = config.getoption("orchestra_reruns")
+    if reruns is not None:
+        if reruns < 0:
+            raise pytest.UsageError(f"--orchestra-reruns: expected an integer >= 0, got {reruns}")
+        retries = dataclasses.replace(retries, max=reruns)
+    model_path = settings.rootdir / (triage.model or f"{settings.workflow.reports.dir}/triage-model.json")
+    classify = make_classify(config, triage, model_path)
+    if runs_tests:
+        patterns = config.getini("python_files") or ["test_*.py", "*_test.py"]
+        config.pluginmanager.register(EvidenceCollector(settings.rootdir, patterns), "orchestra-evidence")
+        if retries.max > 0:
+            from pytest_orchestra.triage.retries import RetryRunner
+
+            runner = RetryRunner(
+                retries,
+                classify,
+                lambda report, item: failure_for(report, settings.rootdir),
+            )
+            config.pluginmanager.register(runner, "orchestra-retries")
+    if is_controller and not runs_tests and retries.max > 0:
+        from pytest_orchestra.triage.retries import RerunStatus
+
+        config.pluginmanager.register(RerunStatus(), "orchestra-rerun-status")
+    if is_controller:
+        controller = TriageController(
+            config, settings, triage, retries, quarantine_spec(sections.get("quarantine")), classify
+        )
+        config.pluginmanager.register(controller, "orchestra-triage")

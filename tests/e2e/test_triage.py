@@ -393,3 +393,10 @@ def test_a_markdown_sink_adds_its_section_to_report_md(pytester: pytest.Pytester
     section = report.split("### Routed to billing-team")[1]
     assert "`test_shop.py::test_wrong_total` (product)" in section
     assert "test_typo" not in section
+
+
+def test_negative_reruns_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_ok(): pass")
+    result = pytester.runpytest("--orchestra-reruns", "-1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --orchestra-reruns: expected an integer >= 0, got -1"])
