@@ -117,14 +117,12 @@ class TriageController:
         config: pytest.Config,
         settings: "OrchestraSettings",
         spec: TriageSpec,
-        retries: RetriesSpec,
         quarantine: QuarantineSpec,
         classify: Any,
     ) -> None:
         self.config = config
         self.settings = settings
         self.spec = spec
-        self.retries = retries
         self.quarantine_spec = quarantine
         self.classify = classify
         self.entries: Dict[str, TriageEntry] = {}
@@ -445,6 +443,6 @@ def register_triage(
         config.pluginmanager.register(RerunStatus(), "orchestra-rerun-status")
     if is_controller:
         controller = TriageController(
-            config, settings, triage, retries, quarantine_spec(sections.get("quarantine")), classify
+            config, settings, triage, quarantine_spec(sections.get("quarantine")), classify
         )
         config.pluginmanager.register(controller, "orchestra-triage")
