@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import time
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ CI_TRIGGERS: tuple[tuple[str, str, Optional[str]], ...] = (
 def new_run_id(now: Optional[float] = None) -> str:
     """A sortable, unique run id: ``20261122T031500Z-a1b2c3``."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
-    return f"{stamp}-{secrets.token_hex(3)}"
+    return f"{stamp}-{os.urandom(3).hex()}"
 
 
 def detect_trigger(environ: Mapping[str, str] = os.environ) -> str:

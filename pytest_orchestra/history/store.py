@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-import statistics
 import sys
 import threading
 from pathlib import Path
@@ -279,6 +278,8 @@ class HistoryStore:
         )
         for nodeid, duration in rows:
             samples.setdefault(nodeid, []).append(duration)
+        import statistics  # only for this reader, not on every run's start
+
         return {nodeid: statistics.median(values) for nodeid, values in samples.items()}
 
     # -- lifecycle -----------------------------------------------------------

@@ -39,27 +39,61 @@ OUTAGE_SHARE = 0.8
 
 
 class EvidenceCollector:
-    """Attaches ``orchestra_evidence`` (and the item's marker names) to failing reports."""
+    """Attaches ``orchestra_evidence`` (and the item's marker names) to failing reports.
+
+    A plain ``tryfirst`` makereport sees the live exception before pytest builds
+    the report; the evidence waits here until the report is logged, where a
+    ``tryfirst`` logreport attaches it before xdist serializes the report. (A
+    makereport wrapper would do it in one place, but costs every passing phase
+    a generator.)
+    """
 
     def __init__(self, rootdir: Path, test_file_patterns: Sequence[str]) -> None:
         self.rootdir = rootdir
         self.test_file_patterns = tuple(test_file_patterns)
+        self._pending: Dict[tuple, tuple] = {}
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
-        report = yield
-        if report.failed and call.excinfo is not None:
-            from pytest_orchestra.triage.evidence import evidence_from_excinfo
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]) -> None:
+        excinfo = call.excinfo
+        if excinfo is None or excinfo.errisinstance(_NOT_FAILURES):
+            return None
+        from pytest_orchestra.triage.evidence import evidence_from_excinfo
 
-            try:
-                evidence = evidence_from_excinfo(
-                    call.excinfo, rootdir=self.rootdir, test_file_patterns=self.test_file_patterns
-                )
-                report.orchestra_evidence = evidence.to_dict()
-            except Exception:  # noqa: BLE001 - evidence is best effort; the longrepr fallback remains
-                pass
-            report.orchestra_markers = sorted({m.name for m in item.iter_markers()})
+        try:
+            evidence: Optional[Dict[str, Any]] = evidence_from_excinfo(
+                excinfo, rootdir=self.rootdir, test_file_patterns=self.test_file_patterns
+            ).to_dict()
+        except Exception:  # noqa: BLE001 - evidence is best effort; the longrepr fallback remains
+            evidence = None
+        markers = sorted({m.name for m in item.iter_markers()})
+        self._pending[(item.nodeid, call.when)] = (evidence, markers)
+        return None
+
+    def attach(self, report: Any) -> Any:
+        """Move waiting evidence onto ``report`` (also used by the retry runner before logging)."""
+        pending = self._pending.pop((report.nodeid, report.when), None)
+        if pending is not None and report.failed:
+            evidence, markers = pending
+            if evidence is not None:
+                report.orchestra_evidence = evidence
+            report.orchestra_markers = markers
         return report
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self._pending:
+            self.attach(report)
+
+
+def _not_failures() -> tuple:
+    from _pytest.outcomes import Skipped, XFailed
+
+    return (Skipped, XFailed)
+
+
+#: Exceptions that end a phase without failing it (skips and xfails).
+_NOT_FAILURES = _not_failures()
 
 
 def build_classifier(spec: TriageSpec, model_path: Path) -> "Classifier":
@@ -135,9 +169,11 @@ class TriageController:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        path = self.settings.rootdir / self.quarantine_spec.file
+        if not path.exists() and not self.quarantine_spec.auto:
+            return  # nothing quarantined: no need to load the machinery
         from pytest_orchestra.triage.quarantine import QuarantineError, QuarantineList
 
-        path = self.settings.rootdir / self.quarantine_spec.file
         try:
             self.quarantine = QuarantineList.load(path, today=date.today())
         except QuarantineError as exc:
@@ -427,14 +463,15 @@ def register_triage(
     classify = make_classify(config, triage, model_path)
     if runs_tests:
         patterns = config.getini("python_files") or ["test_*.py", "*_test.py"]
-        config.pluginmanager.register(EvidenceCollector(settings.rootdir, patterns), "orchestra-evidence")
+        collector = EvidenceCollector(settings.rootdir, patterns)
+        config.pluginmanager.register(collector, "orchestra-evidence")
         if retries.max > 0:
             from pytest_orchestra.triage.retries import RetryRunner
 
             runner = RetryRunner(
                 retries,
                 classify,
-                lambda report, item: failure_for(report, settings.rootdir),
+                lambda report, item: failure_for(collector.attach(report), settings.rootdir),
             )
             config.pluginmanager.register(runner, "orchestra-retries")
     if is_controller and not runs_tests and retries.max > 0:
