@@ -8,6 +8,7 @@ from typing import Any, Mapping, Optional
 
 import pytest
 
+from pytest_orchestra.redaction import Redactor
 from pytest_orchestra.workflow import GatesSpec, Workflow, WorkflowError, load_workflow
 
 #: Markers whose presence on a test is recorded when no gate names others.
@@ -26,6 +27,8 @@ class OrchestraSettings:
     report_dir: Optional[Path]
     #: The gate to evaluate, or None when no gate was asked for.
     gates: Optional[GatesSpec]
+    #: Masks the session's secrets in everything written (reports, history, sinks).
+    redactor: Redactor
 
     @property
     def history_path(self) -> Path:
@@ -71,6 +74,7 @@ def load_settings(config: pytest.Config) -> OrchestraSettings:
         base_dir=rootdir / workflow.reports.dir,
         report_dir=Path(config.invocation_params.dir, report_dir) if report_dir else None,
         gates=gates,
+        redactor=Redactor.from_environ(),
     )
 
 

@@ -18,7 +18,6 @@ import pytest
 from pytest_orchestra.collector import TestRecordBuilder, collection_error_record
 from pytest_orchestra.gates import GATE_FAILED_EXIT_CODE, evaluate_gates
 from pytest_orchestra.records import GateVerdict, RunRecord, RunResult, TestRecord, count_outcomes, success_rate
-from pytest_orchestra.redaction import Redactor
 from pytest_orchestra.runinfo import detect_trigger, git_state, new_run_id
 
 if TYPE_CHECKING:
@@ -37,7 +36,7 @@ class RunRecorder:
     def __init__(self, config: pytest.Config, settings: "OrchestraSettings") -> None:
         self.config = config
         self.settings = settings
-        self.redactor = Redactor.from_environ()
+        self.redactor = settings.redactor
         self.builder = TestRecordBuilder(settings.rootdir)
         self.records: List[TestRecord] = []
         self.pending: List[TestRecord] = []

@@ -315,14 +315,13 @@ class TriageController:
                 self.deliveries.append(sinks[name].deliver([], result.run))
 
     def _build_sinks(self) -> Dict[str, Any]:
-        from pytest_orchestra.redaction import Redactor
         from pytest_orchestra.triage.sinks import build_sinks
 
         return build_sinks(
             self.spec.sinks,
             base_dir=self.settings.base_dir,
             environ=os.environ,
-            redactor=Redactor.from_environ(),
+            redactor=self.settings.redactor,
             rootdir=self.settings.rootdir,
         )
 
@@ -384,7 +383,6 @@ class TriageController:
     # -- outputs -----------------------------------------------------------------------------
 
     def pytest_orchestra_reports_written(self, result: RunResult, report_dir: Path) -> None:
-        from pytest_orchestra.redaction import Redactor
         from pytest_orchestra.reporting.writer import write_text_atomically
 
         records = [
@@ -408,7 +406,7 @@ class TriageController:
             for entry in self.entries.values()
         ]
         text = json.dumps(records, indent=2, ensure_ascii=False) + "\n"
-        write_text_atomically(Path(report_dir) / "triage.json", Redactor.from_environ().redact(text))
+        write_text_atomically(Path(report_dir) / "triage.json", self.settings.redactor.redact(text))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if os.environ.get("GITHUB_ACTIONS") == "true":
