@@ -48,10 +48,6 @@ class RunRecorder:
         self.notes: List[str] = []
         self.annotations: List[str] = []
         self._last_flush = time.monotonic()
-        # Whether anyone implements pytest_orchestra_test_recorded; decided once
-        # collection has loaded every conftest, so a suite without triage skips
-        # a hook call per test.
-        self._notify_recorded = True
 
     # -- session lifecycle -------------------------------------------------------------
 
@@ -75,9 +71,6 @@ class RunRecorder:
             self.store.begin_run(self.run)
         self.config.hook.pytest_orchestra_run_started(config=self.config, run=self.run)
 
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self._notify_recorded = bool(self.config.hook.pytest_orchestra_test_recorded.get_hookimpls())
-
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         finished = self.builder.add(report)
         if finished is not None:
@@ -95,8 +88,7 @@ class RunRecorder:
     def _finish_record(self, record: TestRecord, reports: Sequence[Any]) -> None:
         if record.message:
             record.message = self.redactor.redact(record.message)
-        if self._notify_recorded:
-            self.config.hook.pytest_orchestra_test_recorded(config=self.config, record=record, reports=reports)
+        self.config.hook.pytest_orchestra_test_recorded(config=self.config, record=record, reports=reports)
         self.records.append(record)
         if self.store is None:
             return

@@ -214,8 +214,7 @@ class TriageController:
             return
         from pytest_orchestra.triage.fingerprint import clusters
 
-        self._flakiness_from_history(result)
-        self._auto_quarantine()
+        self._auto_quarantine(self._flakiness_from_history())
         groups = clusters(
             (entry.fingerprint, entry.decision.category, entry.failure) for entry in self.entries.values()
         )
@@ -256,47 +255,39 @@ class TriageController:
         until = f", until {entry.expires}" if entry.expires else ""
         return f"{entry.reason}{owner}{until}"
 
-    def _flakiness_from_history(self, result: RunResult) -> None:
+    def _flakiness_from_history(self) -> List[Any]:
+        """Mark failures whose history flips as flaky; return every entry's stats.
+
+        History is read once per failing test here; auto-quarantine reuses the
+        stats rather than reading it again.
+        """
         from pytest_orchestra.triage.classifier import Decision
         from pytest_orchestra.triage.flaky import flakiness
 
         store = _history_store(self.config)
         if store is None:
-            return
+            return []
         spec = self.quarantine_spec
         outages = _outage_runs(store)
+        all_stats = []
         for entry in self.entries.values():
-            if entry.record.flaky:
-                continue
             history = store.test_history(entry.record.nodeid, limit=50)
             stats = flakiness(history, min_runs=spec.min_runs, flip_rate=spec.flip_rate, outage_runs=outages)
-            if stats.flaky:
+            all_stats.append((entry, stats))
+            if stats.flaky and not entry.record.flaky:
                 entry.record.flaky = True
                 entry.record.category = "flaky"
                 entry.decision = Decision("flaky", min(1.0, 0.5 + stats.flip_rate), "history", stats.evidence)
                 entry.flakiness = stats.evidence
+        return all_stats
 
-    def _auto_quarantine(self) -> None:
-        if not self.quarantine_spec.auto or self.quarantine is None:
+    def _auto_quarantine(self, all_stats: List[Any]) -> None:
+        if not self.quarantine_spec.auto or self.quarantine is None or not all_stats:
             return
-        from pytest_orchestra.triage.flaky import flakiness
         from pytest_orchestra.triage.quarantine import auto_quarantine
 
-        store = _history_store(self.config)
-        if store is None:
-            return
         spec = self.quarantine_spec
-        outages = _outage_runs(store)
-        stats = [
-            flakiness(
-                store.test_history(e.record.nodeid, limit=50),
-                min_runs=spec.min_runs,
-                flip_rate=spec.flip_rate,
-                outage_runs=outages,
-            )
-            for e in self.entries.values()
-            if e.record.flaky
-        ]
+        stats = [entry_stats for entry, entry_stats in all_stats if entry.record.flaky]
         added = auto_quarantine(stats, self.quarantine, today=date.today(), spec=spec)
         if added:
             self.quarantine.save(self.settings.rootdir / spec.file)
