@@ -119,3 +119,16 @@ def pytest_orchestra_route(failure: "Any", sinks: "List[str]") -> "Optional[Sequ
     ``name`` and ``deliver(failures, run) -> DeliveryResult``) to deliver this
     failure to as well; all implementations' results are used.
     """
+
+
+def pytest_orchestra_environment_providers(config: pytest.Config) -> "Optional[Sequence[Any]]":
+    """Add environment providers (``environments.<name>.provider``).
+
+    Called once per process that runs tests (and on the controller, to check
+    the workflow) during ``pytest_configure``, when the workflow declares
+    environments. Return a sequence of provider objects, each with ``name``,
+    ``provision(spec, context) -> Environment``, ``check(env)`` and
+    ``teardown(env)`` (see :mod:`pytest_orchestra.environments`); all
+    implementations' results are used. A returned name replaces a built-in
+    provider of that name; two plugins returning one name is a usage error.
+    """

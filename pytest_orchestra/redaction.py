@@ -42,17 +42,26 @@ class Redactor:
     """Replaces known secret values with ``***``."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        candidates = set()
+        self._secrets: tuple[str, ...] = ()
+        self._pattern: Optional[Pattern[str]] = None
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Mask these values too: secrets made during the run (a database password, a token).
+
+        Everyone holding this redactor (reports, history, sinks) sees the addition.
+        """
+        candidates = set(self._secrets)
         for value in secrets:
             # A value pasted with a trailing newline may show up in output stripped.
             for variant in (value, value.strip()):
                 if _is_maskable(variant):
                     candidates.add(variant)
+        if len(candidates) == len(self._secrets):
+            return
         # Longest first, so a secret containing another one is hidden whole.
-        self._secrets: tuple[str, ...] = tuple(sorted(candidates, key=lambda s: (-len(s), s)))
-        self._pattern: Optional[Pattern[str]] = (
-            re.compile("|".join(re.escape(s) for s in self._secrets)) if self._secrets else None
-        )
+        self._secrets = tuple(sorted(candidates, key=lambda s: (-len(s), s)))
+        self._pattern = re.compile("|".join(re.escape(s) for s in self._secrets))
 
     @classmethod
     def from_environ(

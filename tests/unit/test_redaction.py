@@ -88,3 +88,13 @@ def test_working_directories_and_author_names_are_not_secrets() -> None:
     )
     text = "cd /work/main by Dana Scully with hunter22"
     assert redactor.redact(text) == "cd /work/main by Dana Scully with ***"
+
+
+def test_secrets_added_later_are_masked_for_every_holder() -> None:
+    from pytest_orchestra.redaction import Redactor
+
+    redactor = Redactor(["first-secret-value"])
+    holder = redactor  # e.g. the recorder and the sinks share one object
+    redactor.add(["pg-password-123456", "", "first-secret-value"])
+    assert holder.redact("dsn=postgres://u:pg-password-123456@h first-secret-value") == "dsn=postgres://u:***@h ***"
+    assert Redactor().redact("nothing") == "nothing"
