@@ -14,6 +14,8 @@ from typing import Callable, Dict, List, Optional
 COMMANDS: Dict[str, str] = {
     "schema": "pytest_orchestra.workflow.__main__:print_schema",
     "triage": "pytest_orchestra.triage.cli:main",
+    "data": "pytest_orchestra.data.cli:main",
+    "merge": "pytest_orchestra.reporting.merge:main",
 }
 
 

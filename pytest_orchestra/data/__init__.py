@@ -1,0 +1,73 @@
+"""Test data: schemas, Hypothesis strategies, deterministic and bulk datasets, validation.
+
+- :func:`strategy` - a Hypothesis strategy of whole datasets with referential integrity;
+- :func:`sample` - a deterministic in-memory dataset for a seed;
+- :func:`generate` - gigabyte datasets streamed to CSV, JSON Lines, Parquet or SQLite;
+- :func:`validate` / :func:`read` - every violation of a dataset or its files;
+- :func:`load` - into SQLite or PostgreSQL (COPY) with foreign keys enforced;
+- :func:`edge_coverage` - which edge cases each column holds.
+
+Every function takes a schema object, a dict of the same shape, or a dataset
+name from the workflow's ``datasets:`` section.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import DataError
+from .schema import Column, Profile, Schema, Table, load_schema_file, parse_schema, resolve
+
+__all__ = [
+    "Column",
+    "DataCache",
+    "DataError",
+    "Dataset",
+    "Profile",
+    "Schema",
+    "Table",
+    "ValidationReport",
+    "Violation",
+    "edge_coverage",
+    "generate",
+    "load",
+    "load_schema_file",
+    "parse_schema",
+    "read",
+    "resolve",
+    "sample",
+    "strategy",
+    "validate",
+]
+
+# numpy, Hypothesis and pyarrow load on first use: registering the plugin stays cheap.
+_LAZY = {
+    "DataCache": ".cache",
+    "Dataset": ".sampling",
+    "ValidationReport": ".validation",
+    "Violation": ".checks",
+    "generate": ".bulk",
+    "load": ".loading",
+    "read": ".validation",
+    "sample": ".sampling",
+    "strategy": ".strategies",
+    "validate": ".validation",
+}
+
+
+def edge_coverage(dataset: Any, schema: Any = None) -> Any:
+    """Per table and column: which applicable edge classes the dataset holds."""
+    from .edges import edge_coverage as coverage
+
+    return coverage(dataset, resolve(schema if schema is not None else dataset.schema))
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
