@@ -119,6 +119,9 @@ def print_summary(summary: Dict[str, Any], report_path: Path, pytest_exit: int) 
     retried: List[Dict[str, Any]] = summary.get("retried") or []
     flaky = [entry["nodeid"] for entry in retried if entry.get("flaky")]
     print(f"retried:   {len(retried)} test(s); flaky (passed on a retry): {', '.join(flaky) or 'none this run'}")
+    skipped_by_dependency = (summary.get("ordering") or {}).get("dependency_skipped") or []
+    for entry in skipped_by_dependency:
+        print(f"dependency: skipped {entry['nodeid']}: {entry['reason']}")
     clusters = (summary.get("triage") or {}).get("clusters") or []
     if clusters:
         print(f"triage:    {len(clusters)} cluster(s) of look-alike failures; see triage.json next to the report")

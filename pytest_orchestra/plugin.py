@@ -21,6 +21,9 @@ MARKERS = (
     "matrix(*dimensions, **values): run the test once per cell of the given dimensions, "
     "e.g. matrix(role=['Admin', 'Guest']) or matrix('role', 'edition') with values from the workflow.",
     "critical: a test whose failure fails the quality gate (gates.critical).",
+    "env(*names): provision the named environments (workflow 'environments') for this test.",
+    "dataset(name_or_schema=None, *, rows=None, profile=None, seed=None, validate=False, path=None, size=None, "
+    "format='csv'): the dataset the orchestra_dataset / orchestra_dataset_files fixtures give this test.",
 )
 
 
@@ -61,6 +64,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Retry a failed test up to N times when its failure category allows "
         "(workflow retries.categories; default infrastructure and timeout).",
     )
+    from pytest_orchestra.ordering.plugin import addoption as add_ordering_options
+
+    add_ordering_options(group)
+    from pytest_orchestra.data.plugin import add_options as add_data_options
+
+    add_data_options(parser)
     parser.addini(
         "orchestra_records",
         type="bool",
@@ -74,7 +83,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_orchestra.settings import load_settings
     from pytest_orchestra.tagging import ItemTagger
 
-    for line in MARKERS:
+    from pytest_orchestra.ordering.plugin import MARKERS as ORDERING_MARKERS
+
+    for line in MARKERS + ORDERING_MARKERS:
         config.addinivalue_line("markers", line)
     settings = load_settings(config)
     config.stash[SETTINGS_KEY] = settings
@@ -91,6 +102,15 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_orchestra.triage.plugin import register_triage
 
     register_triage(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
+    from pytest_orchestra.ordering.plugin import register_ordering
+
+    register_ordering(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
+    from pytest_orchestra.environments.plugin import register_environments
+
+    register_environments(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
+    from pytest_orchestra.data.plugin import register_data
+
+    register_data(config, settings)
 
 
 def _is_xdist_controller(config: pytest.Config) -> bool:

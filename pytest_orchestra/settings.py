@@ -64,7 +64,7 @@ def load_settings(config: pytest.Config) -> OrchestraSettings:
         raise pytest.UsageError(str(exc)) from None
 
     records = bool(config.getini("orchestra_records")) and workflow.reports.enabled
-    if config.getoption("collectonly"):
+    if config.getoption("collectonly") or config.getoption("orchestra_shard_plan"):
         records = False
     report_dir = config.getoption("orchestra_report_dir")
     return OrchestraSettings(

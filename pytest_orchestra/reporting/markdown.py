@@ -221,6 +221,25 @@ def _selection(result: RunResult) -> List[str]:
     return ["### Selection", "", str(selection.get("summary", ""))]
 
 
+def _ordering(result: RunResult, limit: int = 50) -> List[str]:
+    ordering = result.sections.get("ordering")
+    if not isinstance(ordering, dict):
+        return []
+    lines = ["### Ordering and sharding", ""]
+    if ordering.get("shard"):
+        lines.append(f"Shard {ordering['shard']}.")
+    if ordering.get("merged_shards"):
+        lines.append(f"Merged from {len(ordering['merged_shards'])} shards: "
+                     + ", ".join(_code(str(d)) for d in ordering["merged_shards"]) + ".")
+    skipped = ordering.get("dependency_skipped") or []
+    lines.append(f"{len(skipped)} tests skipped because a dependency did not pass.")
+    for entry in skipped[:limit]:
+        lines.append(f"- {_code(str(entry.get('nodeid', '')))} — {_cell_text(str(entry.get('reason', '')))}")
+    if len(skipped) > limit:
+        lines.append(f"- … and {len(skipped) - limit} more")
+    return lines
+
+
 def _sink_sections(result: RunResult) -> List[str]:
     """Sections delivered by the workflow's markdown sinks (already rendered)."""
     return [section.rstrip("\n") for section in result.sections.get("markdown_sinks", [])]
@@ -238,6 +257,7 @@ def render_report(result: RunResult, *, max_failures: int = 200) -> str:
         _retries(result),
         _quarantine(result),
         _selection(result),
+        _ordering(result),
         _sink_sections(result),
     ]
     return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"

@@ -131,6 +131,7 @@ def build_summary(result: RunResult) -> Dict[str, Any]:
         },
         "gate": result.gate.as_dict(),
         "selection": result.sections.get("selection"),
+        "ordering": result.sections.get("ordering"),
         "failures": failures,
         "retried": [
             {"nodeid": t.nodeid, "attempts": t.attempts, "outcome": t.outcome, "flaky": t.flaky}

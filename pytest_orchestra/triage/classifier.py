@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["CATEGORIES", "Classifier", "Decision"]
 
 #: Context keys other capabilities fill, strongest first; each names its category.
-CONTEXT_CATEGORIES: tuple[str, ...] = ("dependency", "environment", "flaky")
+CONTEXT_CATEGORIES: tuple[str, ...] = ("dependency", "environment", "infrastructure", "data", "flaky")
 
 
 @dataclass(frozen=True)

@@ -61,5 +61,18 @@ def _register_capability_sections() -> None:
     register_section("retries", retries_section_node())
     register_section("quarantine", quarantine_section_node())
 
+    from pytest_orchestra.environments.config import environments_section_node
+
+    register_section("environments", environments_section_node())
+
+    from pytest_orchestra.ordering.config import ordering_section_node, sharding_section_node
+
+    register_section("ordering", ordering_section_node())
+    register_section("sharding", sharding_section_node())
+
+    from pytest_orchestra.data.config import datasets_section_node
+
+    register_section("datasets", datasets_section_node())
+
 
 _register_capability_sections()

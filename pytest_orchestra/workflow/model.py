@@ -21,6 +21,7 @@ class AppSpec:
     paths: Tuple[str, ...] = ()
     owner: Optional[str] = None
     description: Optional[str] = None
+    depends_on: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

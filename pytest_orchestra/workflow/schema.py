@@ -304,12 +304,14 @@ class MapOf(Node):
         *,
         expected: str = "a mapping",
         min_items: int = 0,
+        check: Optional[Callable[[Dict[str, Any], str], None]] = None,
     ) -> None:
         self.key = key
         self.value = value
         self.description = description
         self.expected = expected
         self.min_items = min_items
+        self.check = check
 
     def validate(self, value: Any, path: str) -> Dict[str, Any]:
         if value is None and not self.min_items:
@@ -321,6 +323,8 @@ class MapOf(Node):
             item_path = key_path(path, raw_key)
             name = self.key.validate(raw_key, item_path)
             result[name] = self.value.validate(raw_value, item_path)
+        if self.check is not None:
+            self.check(result, path)
         return result
 
     def json_schema(self) -> JsonSchema:

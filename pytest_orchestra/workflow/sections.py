@@ -9,7 +9,7 @@ then. ``validate_document`` checks a whole document against the registry and
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 from .schema import (
     AnyMapping,
@@ -76,14 +76,70 @@ APP = Record(
         ),
         "owner": Field(Str("Who owns the app, e.g. a team handle."), nullable=True),
         "description": Field(Str("What the app is."), nullable=True),
+        "depends_on": Field(
+            ListOf(
+                Str(pattern=r"[A-Za-z0-9_.-]+", expected="an app name"),
+                "Apps whose tests run first; when one of their tests fails, this app's tests"
+                " are skipped (category dependency) unless ordering.on_dependency_failure is run.",
+                expected="a list of app names",
+                unique=True,
+            ),
+            default=(),
+        ),
     },
     "One application of the system under test.",
 )
+
+
+def _check_app_dependencies(apps: Dict[str, Any], path: str) -> None:
+    """``depends_on`` names declared apps and has no cycle."""
+    for name, app in apps.items():
+        for index, upstream in enumerate(app.get("depends_on", ())):
+            if upstream not in apps:
+                raise SchemaViolation(
+                    index_path(key_path(key_path(path, name), "depends_on"), index),
+                    f"unknown app {upstream!r} (apps: {', '.join(sorted(apps))})",
+                )
+            if upstream == name:
+                raise SchemaViolation(
+                    key_path(key_path(path, name), "depends_on"), f"app {name!r} cannot depend on itself"
+                )
+    cycle = find_cycle({name: tuple(app.get("depends_on", ())) for name, app in apps.items()})
+    if cycle:
+        raise SchemaViolation(path, "dependency cycle: " + " → ".join(cycle))
+
+
+def find_cycle(edges: Mapping[str, Sequence[str]]) -> List[str]:
+    """One cycle of ``edges`` (name -> names it depends on) as ``[a, b, ..., a]``, or ``[]``.
+
+    Deterministic: nodes are visited in the mapping's order.
+    """
+    state: Dict[str, int] = {}  # 1 = on the current path, 2 = done
+    for start in edges:
+        if state.get(start):
+            continue
+        path: List[str] = [start]
+        iterators = [iter(edges.get(start, ()))]
+        state[start] = 1
+        while iterators:
+            upstream = next(iterators[-1], None)
+            if upstream is None:
+                state[path.pop()] = 2
+                iterators.pop()
+            elif state.get(upstream) == 1:
+                return path[path.index(upstream):] + [upstream]
+            elif not state.get(upstream):
+                state[upstream] = 1
+                path.append(upstream)
+                iterators.append(iter(edges.get(upstream, ())))
+    return []
+
 
 APPS = MapOf(
     Str(pattern=r"[A-Za-z0-9_.-]+", expected="an app name (letters, digits, '_', '.', '-')"),
     APP,
     "Applications of the system under test, by name; tests are attributed to an app by path.",
+    check=_check_app_dependencies,
 )
 
 # --- matrix -----------------------------------------------------------------

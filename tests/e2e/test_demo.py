@@ -83,6 +83,14 @@ def test_demo_runs_and_reports_every_deliberate_failure(tmp_path: Path) -> None:
     assert "violation critical" in completed.stdout
     assert "failing matrix cells: role=Guest,edition=lite" in completed.stdout
 
+    # The cross-app journey ran in order, handing values on; the step that needs the
+    # unreachable staging warehouse was skipped as a dependency, not failed again.
+    skipped = summary["ordering"]["dependency_skipped"]
+    assert [entry["nodeid"] for entry in skipped] == ["tests/test_order_journey.py::test_reserve_through_staging_warehouse"]
+    assert "dependency: skipped tests/test_order_journey.py::test_reserve_through_staging_warehouse: requires" in (
+        completed.stdout
+    )
+
 
 def test_demo_says_the_orchestration_broke_on_a_bad_workflow(tmp_path: Path) -> None:
     project = copy_shop(tmp_path)

@@ -35,7 +35,7 @@ matrix:
         ),
         (
             "environments: {db: {}}\n",
-            "ERROR: orchestra.yaml: environments: this section is not available in pytest-orchestra * yet*",
+            "ERROR: orchestra.yaml: environments.db: missing required key 'provider'",
         ),
         (
             "matrix:\n  dimensions: {role: [Admin]}\n  exclude: [{region: eu}]\n",

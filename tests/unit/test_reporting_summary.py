@@ -84,6 +84,7 @@ def test_summary_has_the_documented_structure_and_figures() -> None:
             "checks": [{"rule": "success_rate", "passed": False, "expected": ">= 95%", "actual": "50%", "detail": ""}],
         },
         "selection": {"summary": "5 of 9 selected"},
+        "ordering": None,
         "failures": [
             {
                 "nodeid": "tests/billing/test_refund.py::test_refund[Guest-pro]",

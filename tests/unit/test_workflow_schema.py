@@ -16,6 +16,7 @@ from pytest_orchestra.workflow import (
     GatesSpec,
     GithubReportsSpec,
     MatrixSpec,
+    RESERVED_SECTIONS,
     ReportsSpec,
     Workflow,
     WorkflowError,
@@ -163,24 +164,24 @@ def test_unknown_key_without_close_match_has_no_suggestion() -> None:
 def test_unknown_top_level_section() -> None:
     assert error_of({"gate": {}}) == (
         "orchestra.yaml: gate: unknown key; did you mean 'gates'?"
-        " (allowed: apps, gates, matrix, quarantine, reports, retries, triage)"
+        f" (allowed: {', '.join(available_sections())})"
     )
 
 
 def test_non_string_key_is_an_unknown_key() -> None:
     assert error_of({"apps": {"auth": {1: "x"}}}) == (
-        "orchestra.yaml: apps.auth.1: unknown key (allowed: description, owner, paths)"
+        "orchestra.yaml: apps.auth.1: unknown key (allowed: depends_on, description, owner, paths)"
     )
 
 
 @pytest.mark.parametrize(
     "section",
-    ["environments", "datasets", "selection", "sharding", "plans", "runners"],
+    [name for name in RESERVED_SECTIONS if name not in available_sections()],
 )
 def test_reserved_section_is_not_available_yet(section: str) -> None:
     assert error_of({section: {}}) == (
         f"orchestra.yaml: {section}: this section is not available in pytest-orchestra {VERSION} yet"
-        " (available: apps, gates, matrix, quarantine, reports, retries, triage)"
+        f" (available: {', '.join(available_sections())})"
     )
 
 
@@ -193,7 +194,7 @@ def test_version_falls_back_when_the_package_is_not_installed(monkeypatch: pytes
     monkeypatch.setattr(metadata, "version", not_installed)
     assert error_of({"plans": []}) == (
         "orchestra.yaml: plans: this section is not available in pytest-orchestra 0.1.0 yet"
-        " (available: apps, gates, matrix, quarantine, reports, retries, triage)"
+        f" (available: {', '.join(available_sections())})"
     )
 
 
@@ -477,7 +478,7 @@ def test_registered_section_is_validated_and_kept_in_sections() -> None:
     )
     assert error_of({"runners": {}}) == (
         f"orchestra.yaml: runners: this section is not available in pytest-orchestra {VERSION} yet"
-        " (available: apps, gates, matrix, plans, quarantine, reports, retries, triage)"
+        f" (available: {', '.join(available_sections())})"
     )
     schema = workflow_json_schema()["properties"]["plans"]
     assert schema["properties"]["count"] == {
@@ -531,7 +532,7 @@ def test_json_schema_describes_every_key_and_closes_every_record() -> None:
     undescribed = [path for path, sub in _walk_properties(schema) if "description" not in sub]
     assert undescribed == []
     assert schema["properties"]["gates"]["additionalProperties"] is False
-    assert schema["properties"]["environments"]["description"] == (
+    assert schema["properties"]["runners"]["description"] == (
         "Reserved for a later version: not available in pytest-orchestra yet."
     )
 
@@ -547,7 +548,7 @@ BAD_DOCUMENTS = [
     {"gates": {"min_success_rate": "95%"}},
     {"gates": {"min_succes_rate": 0.9}},
     {"gates": {"max_flaky": True}},
-    {"environments": {}},
+    {"runners": {}},
     {"apps": {"bad name": {}}},
     {"apps": {"auth": {"paths": [1]}}},
     {"matrix": {"dimensions": {"role": []}}},
@@ -594,3 +595,33 @@ def test_str_node_json_schema_carries_pattern_and_length() -> None:
         "minLength": 1,
         "pattern": "^[a-z]+$",
     }
+
+
+@pytest.mark.parametrize(
+    "apps, message",
+    [
+        ({"auth": {"depends_on": ["billing"]}}, "orchestra.yaml: apps.auth.depends_on[0]: unknown app 'billing' (apps: auth)"),
+        ({"auth": {"depends_on": ["auth"]}}, "orchestra.yaml: apps.auth.depends_on: app 'auth' cannot depend on itself"),
+        ({"a": {"depends_on": ["c"]}, "b": {"depends_on": ["a"]}, "c": {"depends_on": ["b"]}},
+         "orchestra.yaml: apps: dependency cycle: a → c → b → a"),
+        ({"a": {"depends_on": "b"}, "b": {}}, "orchestra.yaml: apps.a.depends_on: expected a list of app names, got 'b'"),
+    ],
+)
+def test_app_dependencies_are_checked(apps: dict, message: str) -> None:
+    from pytest_orchestra.workflow import Workflow, WorkflowError
+
+    with pytest.raises(WorkflowError) as error:
+        Workflow.from_dict({"apps": apps}, source="orchestra.yaml")
+    assert str(error.value) == message
+
+
+def test_ordering_and_sharding_sections_validate() -> None:
+    from pytest_orchestra.ordering.config import ordering_spec, sharding_spec
+    from pytest_orchestra.workflow import Workflow, WorkflowError
+
+    workflow = Workflow.from_dict({"ordering": {"on_dependency_failure": "run"}, "sharding": {"history_runs": 5}})
+    assert ordering_spec(workflow.sections["ordering"]).on_dependency_failure == "run"
+    assert sharding_spec(workflow.sections["sharding"]).history_runs == 5
+    assert ordering_spec(None).deselected_dependency == "include" and sharding_spec(None).durations_file is None
+    with pytest.raises(WorkflowError, match="ordering.on_dependency_failure: expected 'skip' or 'run', got 'maybe'"):
+        Workflow.from_dict({"ordering": {"on_dependency_failure": "maybe"}})

@@ -88,6 +88,7 @@ def test_query_strings_are_encoded() -> None:
     )
 
 
+@pytest.mark.alias("staging-warehouse")
 def test_staging_warehouse_is_reachable(warehouse_sidecar_url: str) -> None:
     # DELIBERATE FAILURE (category: infrastructure): nothing listens at the
     # sidecar's address, so urllib raises URLError wrapping

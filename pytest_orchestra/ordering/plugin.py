@@ -1,0 +1,448 @@
+"""Pytest wiring of ordering, dependency skipping, hand-off and sharding.
+
+* :class:`OrderingPlugin` (every process that collects): resolves the order
+  after collection, pulls back deselected requirements, keeps this shard's
+  tests, and offers ``orchestra_handoff``.
+* :class:`DependencyGuard` (registered only when some test has a dependency):
+  skips a test whose dependency did not pass, and tags its reports.
+* :class:`OrderingRecorder` (the controller): category ``dependency`` on
+  records, the summary section.
+* :class:`XdistHooks` (the xdist controller): the chain scheduler and the
+  run's shared folder for the workers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import pytest
+
+from pytest_orchestra.ordering.config import (
+    ORDERING_MARKERS,
+    OrderingSpec,
+    ShardingSpec,
+    ordering_spec,
+    sharding_spec,
+)
+from pytest_orchestra.tagging import AppResolver
+
+if TYPE_CHECKING:
+    from pytest_orchestra.ordering.handoff import Handoff, HandoffStore
+    from pytest_orchestra.ordering.resolver import Reference, Resolution, TestNode, Upstream
+    from pytest_orchestra.ordering.sharding import ShardPlan, ShardRequest
+    from pytest_orchestra.records import RunResult, TestRecord
+    from pytest_orchestra.settings import OrchestraSettings
+
+MARKERS = (
+    "after(*refs): run after the named tests, aliases or apps (ordering only).",
+    "requires(*refs): run after the named tests, aliases or apps, and skip (category dependency) "
+    "when one of them did not pass.",
+    "alias(name): a name other tests can use in after(...) / requires(...).",
+)
+
+UPSTREAMS_KEY = pytest.StashKey[Tuple["Upstream", ...]]()
+APP_KEY = pytest.StashKey[Optional[str]]()
+SHARED_DIR_INPUT = "orchestra_shared_dir"
+DIST_INPUT = "orchestra_dist"
+DEPENDENCY_CONTEXT = "dependency"
+
+
+def addoption(group: Any) -> None:
+    group.addoption(
+        "--orchestra-shard",
+        metavar="K/N",
+        default=None,
+        help="Run shard K of N (1-based), balanced by durations from history, keeping dependency "
+        "chains whole (default: CI_NODE_INDEX/CI_NODE_TOTAL when both are set).",
+    )
+    group.addoption(
+        "--orchestra-shard-plan",
+        action="store_true",
+        default=False,
+        help="Print how the selected tests split into shards (with --orchestra-shard=K/N or "
+        "CI_NODE_TOTAL) and exit without running them.",
+    )
+
+
+def register_ordering(config: pytest.Config, settings: "OrchestraSettings", *, runs_tests: bool,
+                      is_controller: bool) -> None:
+    workflow = settings.workflow
+    ordering = ordering_spec(workflow.sections.get("ordering"))
+    sharding = sharding_spec(workflow.sections.get("sharding"))
+    shard = _shard_request(config)
+    if config.getoption("orchestra_shard_plan") and not runs_tests:
+        raise pytest.UsageError("--orchestra-shard-plan plans without running tests: leave out -n")
+    shared_dir = _shared_dir(config)
+    if runs_tests:
+        config.pluginmanager.register(
+            OrderingPlugin(config, settings, ordering, sharding, shard, shared_dir), "orchestra-ordering"
+        )
+    if is_controller:
+        config.pluginmanager.register(OrderingRecorder(shard), "orchestra-ordering-recorder")
+        if config.pluginmanager.hasplugin("xdist") and not runs_tests:
+            config.pluginmanager.register(XdistHooks(config), "orchestra-ordering-xdist")
+
+
+def _shard_request(config: pytest.Config) -> Optional["ShardRequest"]:
+    text = config.getoption("orchestra_shard")
+    if not text and not os.environ.get("CI_NODE_TOTAL"):
+        return None
+    from pytest_orchestra.ordering.sharding import ShardError, parse_shard, shard_from_environment
+
+    try:
+        return parse_shard(text) if text else shard_from_environment(os.environ)
+    except ShardError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _shared_dir(config: pytest.Config) -> Optional[Path]:
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and workerinput.get(SHARED_DIR_INPUT):
+        return Path(workerinput[SHARED_DIR_INPUT])
+    return None
+
+
+# --- collection ---------------------------------------------------------------------
+
+
+def _has_ordering_marker(item: pytest.Item) -> bool:
+    return any(marker.name in ORDERING_MARKERS for marker in item.iter_markers())
+
+
+def _markers(item: pytest.Item) -> Tuple[Tuple[str, ...], Tuple["Reference", ...]]:
+    from pytest_orchestra.ordering.resolver import Reference
+
+    aliases: List[str] = []
+    references: List[Reference] = []
+    for marker in item.iter_markers():
+        if marker.name in ("after", "requires"):
+            for arg in marker.args:
+                if not isinstance(arg, str) or not arg:
+                    raise pytest.UsageError(
+                        f"{item.nodeid}: @pytest.mark.{marker.name}: expected names (strings), got {arg!r}"
+                    )
+                references.append(Reference(arg, marker.name))
+        elif marker.name == "alias":
+            aliases.extend(str(arg) for arg in marker.args)
+    return tuple(aliases), tuple(references)
+
+
+class OrderingPlugin:
+    def __init__(
+        self,
+        config: pytest.Config,
+        settings: "OrchestraSettings",
+        ordering: OrderingSpec,
+        sharding: ShardingSpec,
+        shard: Optional["ShardRequest"],
+        shared_dir: Optional[Path],
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.ordering = ordering
+        self.sharding = sharding
+        self.shard = shard
+        self.shared_dir = shared_dir
+        self.app_dependencies = {
+            name: app.depends_on for name, app in settings.workflow.apps.items() if app.depends_on
+        }
+        self.apps = AppResolver(settings.workflow.apps)
+        self._handoffs: Optional["HandoffStore"] = None
+        self.guard: Optional[DependencyGuard] = None
+        self.plan: Optional["ShardPlan"] = None
+        self.notes: List[str] = []
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: List[pytest.Item]
+    ) -> Iterator[None]:
+        collected = list(items)
+        result = yield
+        self._arrange(collected, items)
+        return result
+
+    def _arrange(self, collected: List[pytest.Item], items: List[pytest.Item]) -> None:
+        if not self.app_dependencies and self.shard is None and not any(map(_has_ordering_marker, collected)):
+            return  # the common case costs one walk over each item's markers
+        # The order as other plugins left it (a shuffle included), then what they deselected:
+        # references still resolve against everything collected.
+        kept = {id(item) for item in items}
+        collected = list(items) + [item for item in collected if id(item) not in kept]
+        nodes = [self._node(item) for item in collected]
+        from pytest_orchestra.ordering.resolver import OrderingError, resolve
+
+        try:
+            resolution = resolve(nodes, self.app_dependencies)
+        except OrderingError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        guard = DependencyGuard(self.ordering) if resolution.upstreams else None
+        if guard is not None:
+            kept_positions = [i for i, item in enumerate(collected) if id(item) in kept]
+            missing = _missing_requirements(nodes, resolution, kept_positions)
+            if missing and self.ordering.deselected_dependency == "include":
+                self._pull_back([collected[i] for i in missing], kept)
+            elif missing:
+                guard.outcomes.mark_deselected(collected[i].nodeid for i in missing)
+        ordered = [collected[i] for i in resolution.order if id(collected[i]) in kept]
+        for position, upstreams in resolution.upstreams.items():
+            collected[position].stash[UPSTREAMS_KEY] = upstreams
+        for item, node in zip(collected, nodes):
+            item.stash[APP_KEY] = node.app
+        chain_of = {collected[i].nodeid: key for i, key in resolution.chain_of.items() if id(collected[i]) in kept}
+        if self.shard is not None:
+            ordered = self._keep_shard(ordered, chain_of)
+        items[:] = ordered
+        if self.shared_dir is not None:
+            from pytest_orchestra.ordering.scheduler import write_chains
+
+            write_chains(self.shared_dir, chain_of)
+        dist = getattr(self.config, "workerinput", {}).get(DIST_INPUT, "load")
+        if chain_of and dist != "load":
+            warnings.warn(
+                pytest.PytestWarning(
+                    f"orchestra: --dist {dist} does not keep dependency chains on one worker: a test whose"
+                    " requirement ran on another worker is skipped ('did not run in this process')."
+                    " Leave --dist at its default (load) to keep chains together."
+                ),
+                stacklevel=2,
+            )
+        if guard is not None:
+            self.guard = guard
+            self.config.pluginmanager.register(guard, DependencyGuard.name)
+
+    def _node(self, item: pytest.Item) -> "TestNode":
+        from pytest_orchestra.ordering.resolver import TestNode
+
+        aliases, references = _markers(item)
+        marker = item.get_closest_marker("app")
+        if marker is not None and marker.args:
+            app: Optional[str] = str(marker.args[0])
+        else:
+            app = self.apps.by_path(_relpath(item, self.settings.rootdir)) if self.apps.globs else None
+        return TestNode(item.nodeid, app, aliases, references)
+
+    def _pull_back(self, missing: Sequence[pytest.Item], kept: set) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        pulled = {id(item) for item in missing}
+        kept.update(pulled)
+        if reporter is not None and reporter.stats.get("deselected"):
+            reporter.stats["deselected"] = [i for i in reporter.stats["deselected"] if id(i) not in pulled]
+        self.notes.append(f"orchestra: {len(missing)} deselected tests pulled back in: required by selected tests")
+
+    def _keep_shard(self, ordered: List[pytest.Item], chain_of: Dict[str, str]) -> List[pytest.Item]:
+        assert self.shard is not None
+        units: List[List[str]] = []
+        unit_of_chain: Dict[str, List[str]] = {}
+        for item in ordered:
+            key = chain_of.get(item.nodeid)
+            if key is None:
+                units.append([item.nodeid])
+            elif key in unit_of_chain:
+                unit_of_chain[key].append(item.nodeid)
+            else:
+                unit_of_chain[key] = [item.nodeid]
+                units.append(unit_of_chain[key])
+        from pytest_orchestra.ordering.sharding import plan_shards
+
+        self.plan = plan_shards(units, self.shard.total, self._durations())
+        mine = set(self.plan.shards[self.shard.index - 1].nodeids)
+        keep = [item for item in ordered if item.nodeid in mine]
+        others = [item for item in ordered if item.nodeid not in mine]
+        if others:
+            self.config.hook.pytest_deselected(items=others)
+        return keep
+
+    def _durations(self) -> Dict[str, float]:
+        from pytest_orchestra.ordering.sharding import ShardError, load_durations_file
+
+        if self.sharding.durations_file:
+            path = self.settings.rootdir / self.sharding.durations_file
+            try:
+                return load_durations_file(path)
+            except ShardError as exc:
+                raise pytest.UsageError(f"sharding.durations_file: {exc}") from None
+        history = self.settings.history_path
+        if not history.exists():
+            return {}
+        from pytest_orchestra.history import HistoryStore
+
+        with HistoryStore.open(history) as store:
+            return store.durations(limit_runs=self.sharding.history_runs)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and not hasattr(self.config, "workerinput"):
+            for note in self.notes:
+                reporter.write_line(note)
+            if self.plan is not None and self.shard is not None:
+                reporter.write_line(
+                    f"orchestra: shard {self.shard} ({self.shard.source}): {len(session.items)} tests,"
+                    f" ~{self.plan.shards[self.shard.index - 1].estimate:.2f}s of"
+                    f" ~{sum(s.estimate for s in self.plan.shards):.2f}s"
+                )
+        if self.config.getoption("orchestra_shard_plan"):
+            if self.plan is None:
+                raise pytest.UsageError("--orchestra-shard-plan needs --orchestra-shard=K/N (or CI_NODE_TOTAL)")
+            if reporter is not None:
+                for line in self.plan.describe():
+                    reporter.write_line(line)
+            pytest.exit("orchestra: shard plan printed, no test run", returncode=0)
+
+    @pytest.fixture
+    def orchestra_handoff(self, request: pytest.FixtureRequest) -> "Handoff":
+        """Publish values for downstream tests (``put``) and read upstream ones (``get``)."""
+        from pytest_orchestra.ordering.handoff import Handoff, HandoffStore
+
+        if self._handoffs is None:
+            self._handoffs = HandoffStore(self.shared_dir)
+        item = request.node
+        upstreams = item.stash.get(UPSTREAMS_KEY, ())
+        producers = [u.name for u in upstreams if u.kind == "test"]
+        guard = self.guard
+        state_of = guard.outcomes.states.get if guard is not None else (lambda nodeid: None)
+        return Handoff(self._handoffs, item.nodeid, producers, state_of)
+
+
+def _relpath(item: pytest.Item, rootdir: Path) -> str:
+    try:
+        return item.path.relative_to(rootdir).as_posix()
+    except ValueError:
+        return item.path.as_posix()
+
+
+def _missing_requirements(nodes: Sequence["TestNode"], resolution: "Resolution", kept_positions: Sequence[int]) -> List[int]:
+    """Positions of deselected tests that a kept test requires, directly or through others."""
+    position_of = {node.nodeid: index for index, node in enumerate(nodes)}
+    app_members: Dict[str, List[int]] = {}
+    for index, node in enumerate(nodes):
+        if node.app:
+            app_members.setdefault(node.app, []).append(index)
+    kept = set(kept_positions)
+    missing: List[int] = []
+    seen: set = set()
+    stack = [position for position in kept_positions if position in resolution.upstreams]
+    while stack:
+        position = stack.pop()
+        for upstream in resolution.upstreams.get(position, ()):
+            if upstream.kind == "test":
+                targets = [position_of[upstream.name]]
+            else:
+                targets = app_members.get(upstream.name, [])
+            for target in targets:
+                if target in seen:
+                    continue
+                seen.add(target)
+                if target not in kept:
+                    missing.append(target)
+                    if target in resolution.upstreams:
+                        stack.append(target)
+    return sorted(missing)
+
+
+# --- running ------------------------------------------------------------------------
+
+
+class DependencyGuard:
+    """Skips a test whose dependency did not pass; tags its reports for triage."""
+
+    name = "orchestra-dependency-guard"
+
+    def __init__(self, ordering: OrderingSpec) -> None:
+        from pytest_orchestra.ordering.outcomes import OutcomeBook
+
+        self.ordering = ordering
+        self.outcomes = OutcomeBook()
+        self.blocked: Dict[str, str] = {}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        upstreams = item.stash.get(UPSTREAMS_KEY, None)
+        if not upstreams:
+            return
+        reason = self.outcomes.blocker(upstreams)
+        if reason is None:
+            return
+        self.blocked[item.nodeid] = reason
+        if self.ordering.on_dependency_failure == "skip":
+            # As a mark, so pytest's skipping plugin reports it at the test's own location.
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Any:
+        report = yield
+        reason = self.blocked.get(item.nodeid)
+        if reason is None and call.excinfo is not None and _is_handoff_error(call.excinfo.value):
+            reason = str(call.excinfo.value)
+        if reason is not None and (report.skipped or report.failed):
+            context = dict(getattr(report, "orchestra_context", None) or {})
+            context[DEPENDENCY_CONTEXT] = reason
+            report.orchestra_context = context
+        self.outcomes.record(
+            report, item.stash.get(APP_KEY, None), blocked=report.skipped and item.nodeid in self.blocked
+        )
+        return report
+
+
+def _is_handoff_error(error: BaseException) -> bool:
+    from pytest_orchestra.ordering.handoff import HandoffError
+
+    return isinstance(error, HandoffError)
+
+
+# --- the controller -----------------------------------------------------------------
+
+
+class OrderingRecorder:
+    """Category ``dependency`` for skipped dependents; the summary's ordering section."""
+
+    def __init__(self, shard: Optional["ShardRequest"]) -> None:
+        self.shard = shard
+        self.dependency_skipped: List[Dict[str, str]] = []
+
+    def pytest_orchestra_test_recorded(self, config: pytest.Config, record: "TestRecord",
+                                       reports: Sequence[Any]) -> None:
+        if record.outcome != "skipped":
+            return
+        for report in reports:
+            reason = (getattr(report, "orchestra_context", None) or {}).get(DEPENDENCY_CONTEXT)
+            if reason:
+                record.category = DEPENDENCY_CONTEXT
+                record.message = reason
+                self.dependency_skipped.append({"nodeid": record.nodeid, "reason": reason})
+                return
+
+    def pytest_orchestra_run_finished(self, config: pytest.Config, result: "RunResult") -> None:
+        if self.shard is None and not self.dependency_skipped:
+            return
+        result.sections["ordering"] = {
+            "shard": str(self.shard) if self.shard else None,
+            "dependency_skipped": self.dependency_skipped,
+        }
+
+
+class XdistHooks:
+    """Only on the xdist controller: the chain scheduler and the workers' shared folder."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.shared_dir = Path(tempfile.mkdtemp(prefix="orchestra-run-"))
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[SHARED_DIR_INPUT] = str(self.shared_dir)
+        node.workerinput[DIST_INPUT] = self.config.getvalue("dist")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        if config.getvalue("dist") != "load":
+            return None  # the user chose a mode: keep it
+        from pytest_orchestra.ordering.scheduler import ChainScheduling
+
+        return ChainScheduling(config, log, shared_dir=self.shared_dir)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        shutil.rmtree(self.shared_dir, ignore_errors=True)
