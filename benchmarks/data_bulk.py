@@ -8,8 +8,8 @@ Faker generating the same columns row by row (mimesis shown beside it).
 
 Generation and validation each run in a child process that reports its own
 peak RSS (``ru_maxrss``), so the figures are those of the work alone. Faker
-and mimesis are installed into the running environment on first use (they
-are benchmark-only; the plugin never imports them).
+and mimesis are installed on first use into a folder of their own
+(``~/.cache/pytest-orchestra/bench-deps``), never into the project's environment.
 
 Usage: ``python benchmarks/data_bulk.py [--size 1GB] [--out DIR] [--faker-rows N] [--json]``
 """
@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Dict
 
 SCHEMA: Dict[str, Any] = {
@@ -79,12 +80,21 @@ def child(step: str, out: str, size: str) -> Dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+#: Benchmark-only packages go here, never into the project's environment: Faker ships a
+#: pytest plugin that would load (and cost ~0.1 s) in every pytest run of that environment.
+BENCH_DEPS = Path.home() / ".cache" / "pytest-orchestra" / "bench-deps"
+
+
 def ensure(module: str, requirement: str) -> None:
+    if str(BENCH_DEPS) not in sys.path:
+        sys.path.insert(0, str(BENCH_DEPS))
     try:
         __import__(module)
     except ImportError:
-        print(f"installing {requirement} (benchmark only)...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", requirement], check=True)
+        print(f"installing {requirement} into {BENCH_DEPS} (benchmark only)...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(BENCH_DEPS), requirement],
+                       check=True)
+        __import__(module)
 
 
 def faker_rows_per_second(customers: int) -> float:

@@ -262,6 +262,11 @@ class OrderingPlugin:
 
         if self.sharding.durations_file:
             path = self.settings.rootdir / self.sharding.durations_file
+            if not path.exists():
+                # A first run has none yet: every machine sees the same absence, so the plan
+                # is still one plan, only less balanced.
+                self.notes.append(f"orchestra: {path.name} (sharding.durations_file) not found: every test counts the same")
+                return {}
             try:
                 return load_durations_file(path)
             except ShardError as exc:

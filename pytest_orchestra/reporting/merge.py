@@ -150,6 +150,11 @@ def merge_reports(report_dirs: Sequence[Path]) -> RunResult:
     return result
 
 
+def durations_of(result: RunResult) -> Dict[str, float]:
+    """Seconds per test that ran (skips say nothing about a test's cost), pytest-split's format."""
+    return {t.nodeid: round(t.duration, 6) for t in result.tests if t.outcome != "skipped"}
+
+
 def _common(values: Any) -> Optional[str]:
     distinct = {value for value in values if value}
     return distinct.pop() if len(distinct) == 1 else None
@@ -163,6 +168,9 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("dirs", nargs="+", type=Path, help="report folders (or folders holding .orchestra/)")
     parser.add_argument("--out", type=Path, default=Path(".orchestra/reports/merged"),
                         help="where to write the merged report (default: .orchestra/reports/merged)")
+    parser.add_argument("--durations", type=Path, default=None, metavar="FILE",
+                        help="also write {nodeid: seconds} of the tests that ran, for the next run's "
+                        "shard plan (sharding.durations_file)")
     args = parser.parse_args(list(argv))
     try:
         result = merge_reports([find_report_dir(path) for path in args.dirs])
@@ -170,6 +178,9 @@ def main(argv: Sequence[str]) -> int:
         print(f"python -m pytest_orchestra merge: {exc}", file=sys.stderr)
         return 2
     paths = write_reports(result, args.out, redactor=Redactor.from_environ())
+    if args.durations is not None:
+        args.durations.parent.mkdir(parents=True, exist_ok=True)
+        args.durations.write_text(json.dumps(durations_of(result), indent=1, sort_keys=True) + "\n", encoding="utf-8")
     counts: Dict[str, int] = {}
     for test in result.tests:
         counts[test.outcome] = counts.get(test.outcome, 0) + 1

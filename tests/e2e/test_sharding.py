@@ -109,6 +109,20 @@ def test_history_durations_plan_the_next_run(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["  shard 1/2: 1 tests in 1 units, *", "  shard 2/2: 5 tests in 5 units, *"])
 
 
+def test_missing_durations_file_counts_every_test_the_same(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(**SUITE)
+    pytester.makefile(".yaml", orchestra="sharding: {durations_file: .orchestra/durations.json}\n")
+    result = pytester.runpytest("--orchestra-shard=1/2")
+    result.stdout.fnmatch_lines([
+        "orchestra: durations.json (sharding.durations_file) not found: every test counts the same",
+        "orchestra: shard 1/2 (--orchestra-shard): * tests*",
+    ])
+    pytester.path.joinpath(".orchestra", "durations.json").write_text("[not json")
+    result = pytester.runpytest("--orchestra-shard=1/2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: sharding.durations_file: *durations.json: not valid JSON*"])
+
+
 def test_bad_shard_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x():\n    pass\n")
     result = pytester.runpytest("--orchestra-shard=4/3")

@@ -42,7 +42,10 @@ def test_merge_round_trips_test_records_and_combines_runs(tmp_path: Path) -> Non
 def test_merge_cli_writes_one_report(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     shard(tmp_path / "project" / ".orchestra" / "reports" / "latest", [TestRecord("a.py::t", "passed")])
     shard(tmp_path / "s2", [TestRecord("b.py::t", "skipped")])
-    assert main([str(tmp_path / "project"), str(tmp_path / "s2"), "--out", str(tmp_path / "out")]) == 0
+    assert main([str(tmp_path / "project"), str(tmp_path / "s2"), "--out", str(tmp_path / "out"),
+                 "--durations", str(tmp_path / "next" / "durations.json")]) == 0
+    # Skipped tests say nothing about their cost: only what ran plans the next shards.
+    assert json.loads((tmp_path / "next" / "durations.json").read_text()) == {"a.py::t": 0.0}
     assert "merged 2 shard reports: 1 passed, 1 skipped" in capsys.readouterr().out
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["counts"]["passed"] == 1 and summary["run"]["commit"] == "abc"
