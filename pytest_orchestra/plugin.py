@@ -105,9 +105,14 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_orchestra.ordering.plugin import register_ordering
 
     register_ordering(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
-    from pytest_orchestra.environments.plugin import register_environments
+    if workflow.sections.get("environments"):
+        from pytest_orchestra.environments.plugin import register_environments
 
-    register_environments(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
+        register_environments(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
+    elif not _is_xdist_controller(config):
+        from pytest_orchestra.environments.markers import UndeclaredEnvironments
+
+        config.pluginmanager.register(UndeclaredEnvironments(config.pluginmanager), "orchestra-environments")
     from pytest_orchestra.data.plugin import register_data
 
     register_data(config, settings)

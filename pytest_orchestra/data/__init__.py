@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import DataError
-from .schema import Column, Profile, Schema, Table, load_schema_file, parse_schema, resolve
 
 __all__ = [
     "Column",
@@ -42,6 +41,13 @@ __all__ = [
 
 # numpy, Hypothesis and pyarrow load on first use: registering the plugin stays cheap.
 _LAZY = {
+    "Column": ".schema",
+    "Profile": ".schema",
+    "Schema": ".schema",
+    "Table": ".schema",
+    "load_schema_file": ".schema",
+    "parse_schema": ".schema",
+    "resolve": ".schema",
     "DataCache": ".cache",
     "Dataset": ".sampling",
     "ValidationReport": ".validation",
@@ -58,6 +64,7 @@ _LAZY = {
 def edge_coverage(dataset: Any, schema: Any = None) -> Any:
     """Per table and column: which applicable edge classes the dataset holds."""
     from .edges import edge_coverage as coverage
+    from .schema import resolve
 
     return coverage(dataset, resolve(schema if schema is not None else dataset.schema))
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -288,10 +289,13 @@ class XdistHooks:
 
 def register_data(config: pytest.Config, settings: "OrchestraSettings") -> None:
     """Register the data plugin; the workflow's datasets become resolvable by name."""
-    from .schema import use_workflow_datasets
-
     datasets = dict(settings.workflow.sections.get("datasets") or {})
-    use_workflow_datasets(datasets)
+    if datasets or f"{__package__}.schema" in sys.modules:
+        # The schema module holds the session's named datasets: set them, or clear what an
+        # earlier session in this process (pytester) left there.
+        from .schema import use_workflow_datasets
+
+        use_workflow_datasets(datasets)
     plugin = DataPlugin(config, settings.rootdir, datasets, settings.base_dir)
     config.pluginmanager.register(plugin, DataPlugin.name)
     from . import fixtures

@@ -10,17 +10,7 @@ fixture. Providers come from the built-ins (``local``, ``process``,
 
 from __future__ import annotations
 
-from pytest_orchestra.environments.config import EnvironmentSpec, ReadySpec
-from pytest_orchestra.environments.environment import (
-    Environment,
-    EnvironmentProblem,
-    EnvironmentUnavailable,
-    Provider,
-    ProvisionContext,
-    ProvisionError,
-    ResourceError,
-    UnhealthyEnvironment,
-)
+from typing import Any
 
 __all__ = [
     "Environment",
@@ -34,3 +24,18 @@ __all__ = [
     "ResourceError",
     "UnhealthyEnvironment",
 ]
+
+#: Public names -> their module, imported on first use so loading the plugin stays cheap.
+_EXPORTS = {
+    "EnvironmentSpec": "config",
+    "ReadySpec": "config",
+    **{name: "environment" for name in __all__ if name not in ("EnvironmentSpec", "ReadySpec")},
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -32,6 +32,7 @@ from pytest_orchestra.environments.environment import (
     EnvironmentProblem,
     EnvironmentUnavailable,
 )
+from pytest_orchestra.environments.markers import marked_names
 from pytest_orchestra.redaction import Redactor, is_secret_name
 
 if TYPE_CHECKING:
@@ -64,15 +65,6 @@ class EnvironmentAccess:
     def __repr__(self) -> str:
         names = ", ".join(self._runner.acquired.get(self._item.nodeid, {})) or "none yet"
         return f"<orchestra_env of {self._item.nodeid}: {names}>"
-
-
-def marked_names(item: pytest.Item) -> List[str]:
-    names: List[str] = []
-    for marker in item.iter_markers("env"):
-        for name in marker.args:
-            if name not in names:
-                names.append(str(name))
-    return names
 
 
 def module_id(item: pytest.Item) -> str:
@@ -264,37 +256,6 @@ class XdistEnvironmentHooks:
         node.workerinput[PASSWORD_KEY] = self.password
 
 
-class UndeclaredEnvironments:
-    """Without an ``environments`` section, ``@pytest.mark.env`` is an error naming the fix.
-
-    The per-test check is registered only when some collected test carries the
-    marker, so a suite without environments pays one marker lookup per test.
-    """
-
-    def __init__(self, pluginmanager: pytest.PytestPluginManager) -> None:
-        self.pluginmanager = pluginmanager
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: List[pytest.Item]) -> None:
-        if any(item.get_closest_marker("env") is not None for item in items):
-            if not self.pluginmanager.has_plugin(UndeclaredEnvironmentGuard.name):
-                self.pluginmanager.register(UndeclaredEnvironmentGuard(), UndeclaredEnvironmentGuard.name)
-
-
-class UndeclaredEnvironmentGuard:
-    name = "orchestra-environments-undeclared"
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        names = marked_names(item)
-        if names:
-            pytest.fail(
-                f"@pytest.mark.env({', '.join(map(repr, names))}): the workflow declares no environments"
-                " (add an 'environments' section to orchestra.yaml)",
-                pytrace=False,
-            )
-
-
 def _providers(config: pytest.Config) -> Dict[str, Any]:
     from pytest_orchestra.environments.providers import builtin_providers
     from pytest_orchestra.environments.registry import ProviderConflict, collect_providers, entry_point_providers
@@ -332,6 +293,8 @@ def register_environments(
     specs = environment_specs(settings.workflow.sections.get("environments"))
     if not specs:
         if runs_tests:
+            from pytest_orchestra.environments.markers import UndeclaredEnvironments
+
             config.pluginmanager.register(UndeclaredEnvironments(config.pluginmanager), "orchestra-environments")
         return
     providers = _providers(config)

@@ -22,6 +22,7 @@ from .schema import WorkflowError
 from .sections import (
     RESERVED_SECTIONS,
     available_sections,
+    register_lazy_section,
     register_section,
     unregister_section,
     workflow_json_schema,
@@ -39,6 +40,7 @@ __all__ = [
     "WorkflowError",
     "available_sections",
     "load_workflow",
+    "register_lazy_section",
     "register_section",
     "unregister_section",
     "workflow_json_schema",
@@ -48,31 +50,19 @@ __all__ = [
 def _register_capability_sections() -> None:
     """Sections of the capabilities that have landed, so every loader knows them.
 
-    Imported here rather than in ``sections`` because the capabilities' nodes
-    are built with this package's schema language.
+    Lazily: a capability's schema module is imported only when a document
+    uses its section (or the JSON Schema is written).
     """
-    from pytest_orchestra.triage.config import (
-        quarantine_section_node,
-        retries_section_node,
-        triage_section_node,
-    )
-
-    register_section("triage", triage_section_node())
-    register_section("retries", retries_section_node())
-    register_section("quarantine", quarantine_section_node())
-
-    from pytest_orchestra.environments.config import environments_section_node
-
-    register_section("environments", environments_section_node())
-
-    from pytest_orchestra.ordering.config import ordering_section_node, sharding_section_node
-
-    register_section("ordering", ordering_section_node())
-    register_section("sharding", sharding_section_node())
-
-    from pytest_orchestra.data.config import datasets_section_node
-
-    register_section("datasets", datasets_section_node())
+    for name, target in (
+        ("triage", "pytest_orchestra.triage.config:triage_section_node"),
+        ("retries", "pytest_orchestra.triage.config:retries_section_node"),
+        ("quarantine", "pytest_orchestra.triage.config:quarantine_section_node"),
+        ("environments", "pytest_orchestra.environments.config:environments_section_node"),
+        ("datasets", "pytest_orchestra.data.config:datasets_section_node"),
+        ("ordering", "pytest_orchestra.ordering.config:ordering_section_node"),
+        ("sharding", "pytest_orchestra.ordering.config:sharding_section_node"),
+    ):
+        register_lazy_section(name, target)
 
 
 _register_capability_sections()

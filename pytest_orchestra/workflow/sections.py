@@ -9,7 +9,7 @@ then. ``validate_document`` checks a whole document against the registry and
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .schema import (
     AnyMapping,
@@ -314,6 +314,11 @@ _sections: Dict[str, Node] = {
 }
 
 
+#: Sections whose node is built on first need: name -> "module:function" returning the node.
+#: A run whose workflow does not use a capability never imports that capability's schema.
+_lazy_sections: Dict[str, str] = {}
+
+
 def register_section(name: str, node: Node) -> None:
     """Make a top-level section available; its validated value lands in ``Workflow.sections``.
 
@@ -322,17 +327,38 @@ def register_section(name: str, node: Node) -> None:
     """
     if name in BUILTIN_SECTIONS:
         raise ValueError(f"section {name!r} is built in and cannot be replaced")
+    _lazy_sections.pop(name, None)
     _sections[name] = node
+
+
+def register_lazy_section(name: str, target: str) -> None:
+    """Like :func:`register_section`, with the node built by ``"module:function"`` when first needed."""
+    if name in BUILTIN_SECTIONS:
+        raise ValueError(f"section {name!r} is built in and cannot be replaced")
+    _sections.pop(name, None)
+    _lazy_sections[name] = target
+
+
+def _section_node(name: str) -> Optional[Node]:
+    node = _sections.get(name)
+    if node is None and name in _lazy_sections:
+        from importlib import import_module
+
+        module, function = _lazy_sections[name].split(":")
+        node = getattr(import_module(module), function)()
+        register_section(name, node)
+    return node
 
 
 def unregister_section(name: str) -> None:
     if name in BUILTIN_SECTIONS:
         raise ValueError(f"section {name!r} is built in and cannot be removed")
     _sections.pop(name, None)
+    _lazy_sections.pop(name, None)
 
 
 def available_sections() -> List[str]:
-    return sorted(_sections)
+    return sorted(set(_sections) | set(_lazy_sections))
 
 
 def validate_document(data: Any) -> Dict[str, Any]:
@@ -347,7 +373,7 @@ def validate_document(data: Any) -> Dict[str, Any]:
     result: Dict[str, Any] = {}
     for raw_name, value in data.items():
         name = str(raw_name)
-        node = _sections.get(name) if isinstance(raw_name, str) else None
+        node = _section_node(name) if isinstance(raw_name, str) else None
         if node is not None:
             result[name] = node.validate(value, name)
         elif name in RESERVED_SECTIONS:
@@ -363,6 +389,8 @@ def validate_document(data: Any) -> Dict[str, Any]:
 
 def workflow_json_schema() -> JsonSchema:
     """The registry as a Draft 2020-12 JSON Schema document."""
+    for name in list(_lazy_sections):
+        _section_node(name)
     properties: JsonSchema = {name: _sections[name].json_schema() for name in _sections}
     for name in RESERVED_SECTIONS:
         if name not in properties:

@@ -625,3 +625,24 @@ def test_ordering_and_sharding_sections_validate() -> None:
     assert ordering_spec(None).deselected_dependency == "include" and sharding_spec(None).durations_file is None
     with pytest.raises(WorkflowError, match="ordering.on_dependency_failure: expected 'skip' or 'run', got 'maybe'"):
         Workflow.from_dict({"ordering": {"on_dependency_failure": "maybe"}})
+
+
+def test_lazy_sections_are_built_only_when_a_document_uses_them() -> None:
+    import sys
+
+    from pytest_orchestra.workflow import register_lazy_section
+
+    register_lazy_section("plans", "tests.unit.lazy_section_fixture:plans_node")
+    try:
+        assert "plans" in available_sections()
+        assert "tests.unit.lazy_section_fixture" not in sys.modules
+        Workflow.from_dict({"gates": {}})
+        assert "tests.unit.lazy_section_fixture" not in sys.modules  # not used: not imported
+        assert Workflow.from_dict({"plans": {"count": 3}}).sections == {"plans": {"count": 3}}
+        assert "tests.unit.lazy_section_fixture" in sys.modules
+    finally:
+        unregister_section("plans")
+        sys.modules.pop("tests.unit.lazy_section_fixture", None)
+    assert "plans" not in available_sections()
+    with pytest.raises(ValueError, match="built in"):
+        register_lazy_section("gates", "x:y")
