@@ -7,12 +7,16 @@ starts.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict, Iterable, Optional
 
 from pytest_orchestra.ordering.resolver import Upstream
 
 #: States that let a dependent run.
 PASSING_STATES = frozenset({"passed"})
+
+#: The outcome file the xdist controller writes in the run's shared folder.
+OUTCOMES_FILE = "outcomes.tsv"
 
 _STATE_TEXT = {
     "failed": "failed",
@@ -22,6 +26,7 @@ _STATE_TEXT = {
     "xfailed": "failed (xfail)",
     "deselected": "was deselected (-k, -m or selection)",
 }
+_KNOWN_STATES = frozenset(_STATE_TEXT) | PASSING_STATES
 
 
 class OutcomeBook:
@@ -54,6 +59,30 @@ class OutcomeBook:
         self.states[nodeid] = state
         if app and state in ("failed", "error", "blocked") and app not in self.broken_apps:
             self.broken_apps[app] = f"{nodeid} {_STATE_TEXT[state]}"
+
+    def record_state(self, nodeid: str, state: str, app: Optional[str]) -> bool:
+        """Set a final state directly; True when it changed (what the outcome file carries)."""
+        if self.states.get(nodeid) == state:
+            return False
+        self.states[nodeid] = state
+        if app and state in ("failed", "error", "blocked") and app not in self.broken_apps:
+            self.broken_apps[app] = f"{nodeid} {_STATE_TEXT[state]}"
+        return True
+
+    def merge_file(self, path: Path) -> None:
+        """Fold in outcomes another process recorded (``nodeid<TAB>state<TAB>app`` lines).
+
+        What this process saw itself wins: the file only fills gaps, e.g. the
+        upstream tests that ran on a worker which then crashed.
+        """
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            return
+        for line in text.splitlines():
+            parts = line.split("\t")
+            if len(parts) == 3 and parts[0] not in self.states and parts[1] in _KNOWN_STATES:
+                self.record_state(parts[0], parts[1], parts[2] or None)
 
     def mark_deselected(self, nodeids: Iterable[str]) -> None:
         for nodeid in nodeids:

@@ -180,7 +180,7 @@ class OrderingPlugin:
             resolution = resolve(nodes, self.app_dependencies)
         except OrderingError as exc:
             raise pytest.UsageError(str(exc)) from None
-        guard = DependencyGuard(self.ordering) if resolution.upstreams else None
+        guard = DependencyGuard(self.ordering, self.shared_dir) if resolution.upstreams else None
         if guard is not None:
             kept_positions = [i for i, item in enumerate(collected) if id(item) in kept]
             missing = _missing_requirements(nodes, resolution, kept_positions)
@@ -357,12 +357,13 @@ class DependencyGuard:
 
     name = "orchestra-dependency-guard"
 
-    def __init__(self, ordering: OrderingSpec) -> None:
-        from pytest_orchestra.ordering.outcomes import OutcomeBook
+    def __init__(self, ordering: OrderingSpec, shared_dir: Optional[Path] = None) -> None:
+        from pytest_orchestra.ordering.outcomes import OUTCOMES_FILE, OutcomeBook
 
         self.ordering = ordering
         self.outcomes = OutcomeBook()
         self.blocked: Dict[str, str] = {}
+        self.outcome_file = shared_dir / OUTCOMES_FILE if shared_dir is not None else None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -370,6 +371,11 @@ class DependencyGuard:
         if not upstreams:
             return
         reason = self.outcomes.blocker(upstreams)
+        if reason is not None and self.outcome_file is not None:
+            # Part of this chain may have run on a worker that crashed: its outcomes reached
+            # the controller, which wrote them down for whoever picks up the rest.
+            self.outcomes.merge_file(self.outcome_file)
+            reason = self.outcomes.blocker(upstreams)
         if reason is None:
             return
         self.blocked[item.nodeid] = reason
@@ -436,6 +442,8 @@ class XdistHooks:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.shared_dir = Path(tempfile.mkdtemp(prefix="orchestra-run-"))
+        self._members: Optional[set] = None
+        self._book: Any = None
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[SHARED_DIR_INPUT] = str(self.shared_dir)
@@ -448,6 +456,26 @@ class XdistHooks:
         from pytest_orchestra.ordering.scheduler import ChainScheduling
 
         return ChainScheduling(config, log, shared_dir=self.shared_dir)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Write chain members' outcomes down, for a worker that takes over a crashed worker's chain."""
+        if self._members is None:
+            from pytest_orchestra.ordering.outcomes import OutcomeBook
+            from pytest_orchestra.ordering.scheduler import read_chains
+
+            self._members = set(read_chains(self.shared_dir))
+            self._book = OutcomeBook()
+        if report.nodeid not in self._members:
+            return
+        app = (getattr(report, "orchestra", None) or {}).get("app")
+        before = self._book.states.get(report.nodeid)
+        self._book.record(report, app)
+        state = self._book.states.get(report.nodeid)
+        if state is not None and state != before:
+            from pytest_orchestra.ordering.outcomes import OUTCOMES_FILE
+
+            with open(self.shared_dir / OUTCOMES_FILE, "a", encoding="utf-8") as handle:
+                handle.write(f"{report.nodeid}\t{state}\t{app or ''}\n")
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         shutil.rmtree(self.shared_dir, ignore_errors=True)

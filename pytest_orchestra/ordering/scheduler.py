@@ -41,6 +41,27 @@ class ChainScheduling(LoadScopeScheduling):
         self.shared_dir = shared_dir
         self._scopes: Optional[Dict[str, str]] = None
 
+    def remove_node(self, node: Any) -> Optional[str]:
+        """A crashed worker's chain goes on elsewhere, without running the crashing test again.
+
+        xdist's loadscope puts the crashed test back in the queue with the rest of
+        its unit; xdist reports it as crashed, so here it counts as done before
+        the rest of the unit is handed to another worker.
+        """
+        workload = self.assigned_work.pop(node)
+        crashitem = next(
+            (nodeid for unit in workload.values() for nodeid, done in unit.items() if not done), None
+        )
+        if crashitem is None:
+            return None
+        for unit in workload.values():
+            if crashitem in unit:
+                unit[crashitem] = True
+        self.workqueue.update({scope: unit for scope, unit in workload.items() if not all(unit.values())})
+        for other in self.assigned_work:
+            self._reschedule(other)
+        return crashitem
+
     def _split_scope(self, nodeid: str) -> str:
         if self._scopes is None:
             self._scopes = self._build_scopes()

@@ -227,3 +227,35 @@ def test_other_dist_modes_are_kept_and_warned_about(pytester: pytest.Pytester) -
     # so its dependents are skipped, never run without their requirement.
     result.stdout.fnmatch_lines(["*requires test_auth.py::test_login (requires('test_login')), which did not run in this process"])
     result.assert_outcomes(passed=7, failed=1, skipped=3, warnings=2)
+
+
+def test_a_chain_goes_on_after_its_worker_crashed(pytester: pytest.Pytester) -> None:
+    """The crashing test is not run again; the rest of its chain runs on another worker and
+    knows, from the controller's outcome file, that the requirement passed before the crash."""
+    pytester.makepyfile(
+        test_crash="""
+import os, pytest
+
+def test_create_account():
+    pass
+
+@pytest.mark.after("test_create_account")
+def test_crash_the_worker():
+    os._exit(3)
+
+@pytest.mark.requires("test_create_account")
+@pytest.mark.after("test_crash_the_worker")
+def test_use_account():
+    pass
+
+@pytest.mark.parametrize("n", range(4))
+def test_other(n):
+    pass
+"""
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "-rs", timeout=180)
+    result.assert_outcomes(passed=6, failed=1)
+    result.stdout.fnmatch_lines(["*replacing crashed worker*"])
+    rows = {row["nodeid"]: row["outcome"] for row in history_rows(pytester.path)}
+    assert rows["test_crash.py::test_use_account"] == "passed"
+    assert rows["test_crash.py::test_crash_the_worker"] in ("failed", "error")

@@ -115,3 +115,22 @@ def test_handoff_file_for_another_key_is_not_returned(tmp_path: Path) -> None:
     path = store._path("b")
     path.write_bytes(pickle.dumps(("not-b", 2, "t.py::q")))
     assert HandoffStore(tmp_path).lookup("b") is None
+
+
+def test_outcome_file_fills_only_the_gaps(tmp_path: Path) -> None:
+    book = OutcomeBook()
+    feed(book, "t.py::local", ("call", "failed"))
+    path = tmp_path / "outcomes.tsv"
+    path.write_text(
+        "t.py::up\tpassed\t\n"
+        "t.py::local\tpassed\t\n"  # this process saw it fail: that wins
+        "a.py::x\terror\tauth\n"
+        "garbage line\n"
+        "t.py::odd\tnot-a-state\t\n"
+    )
+    book.merge_file(path)
+    book.merge_file(tmp_path / "missing.tsv")  # nothing written yet: nothing learned
+    assert book.blocker([TEST]) is None
+    assert book.states["t.py::local"] == "failed" and "t.py::odd" not in book.states
+    assert book.blocker([Upstream("app", "auth", "via")]) == "requires app auth (via): a.py::x errored"
+    assert book.record_state("t.py::up", "passed", None) is False
