@@ -77,6 +77,10 @@ class RunRecord:
     host: str = ""
     pid: int = 0
     args: str = ""
+    #: The workflow plan this run used (``--orchestra-plan``), if any.
+    plan: Optional[str] = None
+    #: The run whose failures this run reruns (``--orchestra-rerun``), if any.
+    rerun_of: Optional[str] = None
 
 
 @dataclass

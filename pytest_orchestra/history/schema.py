@@ -14,7 +14,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 from pytest_orchestra.records import RunRecord, TestRecord
 
-SCHEMA_VERSION: int = 1
+SCHEMA_VERSION: int = 2
 
 # "commit" and "trigger" are SQL keywords, hence the longer column names.
 RUN_COLUMNS: Tuple[str, ...] = (
@@ -32,6 +32,8 @@ RUN_COLUMNS: Tuple[str, ...] = (
     "host",
     "pid",
     "args",
+    "plan",
+    "rerun_of",
 )
 
 TEST_COLUMNS: Tuple[str, ...] = (
@@ -70,7 +72,9 @@ CREATE_STATEMENTS: Tuple[str, ...] = (
         gate_passed INTEGER,
         host TEXT NOT NULL,
         pid INTEGER NOT NULL,
-        args TEXT NOT NULL
+        args TEXT NOT NULL,
+        plan TEXT,
+        rerun_of TEXT
     )
     """,
     "CREATE INDEX IF NOT EXISTS runs_started ON runs(started)",
@@ -144,12 +148,14 @@ def encode_run(run: RunRecord) -> Tuple[object, ...]:
         run.host,
         run.pid,
         run.args,
+        run.plan,
+        run.rerun_of,
     )
 
 
 def decode_run(row: Sequence[object]) -> RunRecord:
     (run_id, started, ended, status, commit, branch, trigger, exit_status,
-     workers, rate, gate, host, pid, args) = row
+     workers, rate, gate, host, pid, args, plan, rerun_of) = row
     return RunRecord(
         run_id=str(run_id),
         started=float(started),  # type: ignore[arg-type]
@@ -165,6 +171,8 @@ def decode_run(row: Sequence[object]) -> RunRecord:
         host=str(host),
         pid=int(pid),  # type: ignore[call-overload]
         args=str(args),
+        plan=_optional_text(plan),
+        rerun_of=_optional_text(rerun_of),
     )
 
 

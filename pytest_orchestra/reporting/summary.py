@@ -119,6 +119,8 @@ def build_summary(result: RunResult) -> Dict[str, Any]:
             "trigger": run.trigger,
             "exit_status": run.exit_status,
             "workers": run.workers,
+            "plan": run.plan,
+            "rerun_of": run.rerun_of,
         },
         "counts": outcome_counts(result.tests),
         "success_rate": _success_rate(result),

@@ -99,6 +99,8 @@ def test_every_field_of_a_run_and_its_tests_reads_back(db: Path, warnings: List[
         host="builder-7",
         pid=4242,
         args="-n 4 --orchestra-gate=strict",
+        plan="nightly",
+        rerun_of="2026-11-21T03:15:00-cd34",
     )
     full = TestRecord(
         nodeid="tests/test_login.py::test_login[role=Guest-edition=pro]",

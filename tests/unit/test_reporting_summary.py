@@ -58,6 +58,8 @@ def test_summary_has_the_documented_structure_and_figures() -> None:
             "trigger": "ci",
             "exit_status": 1,
             "workers": 2,
+            "plan": None,
+            "rerun_of": None,
         },
         "counts": counts(passed=1, skipped=1, xfailed=1, failed=1, error=1),
         "success_rate": 0.5,
