@@ -11,6 +11,12 @@ machine's load hits both alike. It reports medians and their ratio; it never
 judges absolute times, which depend on the machine.
 
 Usage: ``python benchmarks/overhead.py [--runs N] [--workers N] [--json]``
+
+Wall time on a shared machine is noisy. ``--callgrind`` instead counts the
+instructions each variant executes under valgrind's callgrind (one run each,
+both at once, after a warm-up that caches bytecode), which repeats to within a
+fraction of a percent: ``python benchmarks/overhead.py --callgrind``. A
+5,000-test run takes about 12 minutes under valgrind.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import argparse
 import json
 import os
 import platform
+import re
+import shutil
 import resource
 import statistics
 import subprocess
@@ -205,11 +213,69 @@ def measure(runs: int, workers: int, log: bool) -> Dict[str, object]:
     }
 
 
+CALLGRIND_TOTAL = re.compile(r"Collected : (\d+)")
+
+
+def callgrind_command(command: Sequence[str], out_file: Path) -> List[str]:
+    return ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", *command]
+
+
+def measure_instructions(workers: int, log: bool) -> Dict[str, object]:
+    """Instructions executed by each variant, counted by callgrind (one run each, in parallel)."""
+    with tempfile.TemporaryDirectory(prefix="orchestra-overhead-") as temp:
+        root = Path(temp)
+        test_count = generate_suite(root)
+        variants = {"baseline": pytest_command(False, workers), "plugin": pytest_command(True, workers)}
+        for name, command in variants.items():
+            # Caches bytecode (and the plugin's history) as a user's second run would find them.
+            if log:
+                print(f"warm-up {name}: {timed_run(command, root)[0]:.2f}s", file=sys.stderr)
+        started = time.perf_counter()
+        running = {
+            name: subprocess.Popen(
+                callgrind_command(command, root / f"callgrind.{name}.out"),
+                cwd=root,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=RUN_ENV,
+            )
+            for name, command in variants.items()
+        }
+        counts: Dict[str, int] = {}
+        for name, process in running.items():
+            _, err = process.communicate()
+            found = CALLGRIND_TOTAL.search(err)
+            if found is None:
+                tail = "\n".join(err.splitlines()[-15:])
+                raise SystemExit(f"overhead: callgrind run of {name} gave no total (exit {process.returncode}):\n{tail}")
+            counts[name] = int(found.group(1))
+        if log:
+            print(f"callgrind runs took {time.perf_counter() - started:.0f}s", file=sys.stderr)
+    ratio = counts["plugin"] / counts["baseline"]
+    return {
+        "tests": test_count,
+        "workers": workers,
+        "baseline_instructions": counts["baseline"],
+        "plugin_instructions": counts["plugin"],
+        "ratio": round(ratio, 4),
+        "target_ratio": TARGET_RATIO,
+        "within_target": ratio <= TARGET_RATIO,
+        "python": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}",
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="timed runs of each variant (default 7)")
     parser.add_argument("--workers", type=int, default=0, help="run both variants with pytest-xdist -n N")
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="count instructions under valgrind's callgrind (one run each) instead of timing",
+    )
     parser.add_argument(
         "--keep-no-bytecode",
         action="store_true",
@@ -223,6 +289,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not plugin_is_installed():
         print("overhead: pytest_orchestra is not importable; install it (pip install -e .) first", file=sys.stderr)
         return 2
+
+    if args.callgrind:
+        if shutil.which("valgrind") is None:
+            print("overhead: --callgrind needs valgrind on PATH", file=sys.stderr)
+            return 2
+        result = measure_instructions(args.workers, log=not args.json)
+        if args.json:
+            print(json.dumps(result, indent=2))
+        else:
+            verdict = "within" if result["within_target"] else "OVER"
+            print(f"tests: {result['tests']}, workers: {result['workers'] or 'none'} (callgrind, one run each)")
+            print(f"baseline (-p no:orchestra) instructions: {result['baseline_instructions']:,}")
+            print(f"plugin installed, passive   instructions: {result['plugin_instructions']:,}")
+            print(f"ratio plugin/baseline: {result['ratio']:.3f} ({verdict} the {TARGET_RATIO} target)")
+        return 0
 
     result = measure(args.runs, args.workers, log=not args.json)
     if args.json:

@@ -7,10 +7,13 @@ records a run produces, and the gate's exit status.
 
 from __future__ import annotations
 
-from pytest_orchestra.gates import GATE_FAILED_EXIT_CODE
-from pytest_orchestra.matrix import MatrixContext
-from pytest_orchestra.records import GateCheck, GateVerdict, RunRecord, RunResult, TestRecord
-from pytest_orchestra.workflow import Workflow, WorkflowError, load_workflow
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_orchestra.gates import GATE_FAILED_EXIT_CODE
+    from pytest_orchestra.matrix import MatrixContext
+    from pytest_orchestra.records import GateCheck, GateVerdict, RunRecord, RunResult, TestRecord
+    from pytest_orchestra.workflow import Workflow, WorkflowError, load_workflow
 
 __version__ = "0.1.0"
 
@@ -27,3 +30,33 @@ __all__ = [
     "load_workflow",
     "__version__",
 ]
+
+# Imported on first use: pytest imports this package for the plugin on every
+# run, and a suite that uses none of the API should not pay for all of it.
+_LAZY = {
+    "GATE_FAILED_EXIT_CODE": "pytest_orchestra.gates",
+    "MatrixContext": "pytest_orchestra.matrix",
+    "GateCheck": "pytest_orchestra.records",
+    "GateVerdict": "pytest_orchestra.records",
+    "RunRecord": "pytest_orchestra.records",
+    "RunResult": "pytest_orchestra.records",
+    "TestRecord": "pytest_orchestra.records",
+    "Workflow": "pytest_orchestra.workflow",
+    "WorkflowError": "pytest_orchestra.workflow",
+    "load_workflow": "pytest_orchestra.workflow",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(__all__))

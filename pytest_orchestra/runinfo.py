@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
+
+from pytest_orchestra.plainclass import plainclass
 
 #: CI systems recognised from their environment variables, checked in order.
 #: Each entry: (trigger name, variable, required value or None for "set and non-empty").
@@ -35,7 +36,7 @@ def detect_trigger(environ: Mapping[str, str] = os.environ) -> str:
     return "local"
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class GitState:
     commit: Optional[str] = None
     branch: Optional[str] = None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import pytest
 
+from pytest_orchestra.plainclass import plainclass
 from pytest_orchestra.redaction import Redactor
 from pytest_orchestra.workflow import GatesSpec, Workflow, WorkflowError, load_workflow
 
@@ -15,7 +15,7 @@ from pytest_orchestra.workflow import GatesSpec, Workflow, WorkflowError, load_w
 DEFAULT_TRACKED_MARKERS = ("critical",)
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class OrchestraSettings:
     rootdir: Path
     workflow: Workflow

@@ -21,12 +21,12 @@ import random
 import sqlite3
 import sys
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
 import pytest
 
+from pytest_orchestra.plainclass import plainclass
 from .errors import DataError
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def test_seed(run_seed: int, nodeid: str) -> int:
     return zlib.crc32(f"{run_seed}::{nodeid}".encode())
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class DatasetRequest:
     source: Any
     rows: Any = None

@@ -12,10 +12,11 @@ import socket
 import sqlite3
 import sys
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import List, Optional, Tuple
+
+from pytest_orchestra.plainclass import plainclass
 
 from pytest_orchestra.history import schema
 from pytest_orchestra.history.connection import write_transaction
@@ -25,7 +26,7 @@ from pytest_orchestra.history.connection import write_transaction
 STALE_AFTER_SECONDS: float = 24 * 3600
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class Problem:
     """Why an existing file cannot be used as it is, and how to name it when moved."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from pytest_orchestra.records import RunRecord, TestRecord
 
@@ -197,6 +197,54 @@ def encode_test(run_id: str, test: TestRecord) -> Tuple[object, ...]:
         int(test.flaky),
         int(test.quarantined),
     )
+
+
+#: Columns a test row often leaves NULL (a passing test without app, worker or location).
+_NULLABLE_TEST_COLUMNS = frozenset({"category", "app", "location_file", "location_line", "worker"})
+
+#: The insert for a row whose nullable columns are all NULL: they are left out and default to NULL.
+INSERT_TEST_WITHOUT_NULLS = (
+    f"INSERT INTO tests ({', '.join(c for c in TEST_COLUMNS if c not in _NULLABLE_TEST_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for c in TEST_COLUMNS if c not in _NULLABLE_TEST_COLUMNS)})"
+)
+
+
+def test_insert_batches(run_id: str, tests: Sequence[TestRecord]) -> List[Tuple[str, List[Tuple[object, ...]]]]:
+    """The inserts for ``tests`` as ``(statement, rows)`` batches for ``executemany``, in order.
+
+    Python's sqlite3 binds ``None`` through its adapter lookup, which raises and
+    discards an AttributeError per value: five times per row for a passing test,
+    more than the insert itself. Such rows leave those columns out instead.
+    """
+    batches: List[Tuple[str, List[Tuple[object, ...]]]] = []
+    rows: List[Tuple[object, ...]] = []
+    statement = ""
+    for test in tests:
+        if test.category is None and test.app is None and test.location is None and test.worker is None:
+            wanted = INSERT_TEST_WITHOUT_NULLS
+            row: Tuple[object, ...] = (
+                run_id,
+                test.nodeid,
+                test.outcome,
+                test.phase,
+                test.duration,
+                test.start,
+                test.attempts,
+                _encode_matrix(tuple(test.matrix.items())),
+                _encode_markers(tuple(test.markers)),
+                test.message,
+                int(test.flaky),
+                int(test.quarantined),
+            )
+        else:
+            wanted = INSERT_TEST
+            row = encode_test(run_id, test)
+        if wanted is not statement:
+            statement = wanted
+            rows = []
+            batches.append((statement, rows))
+        rows.append(row)
+    return batches
 
 
 def decode_test(row: Sequence[object]) -> TestRecord:

@@ -10,8 +10,10 @@ kept but carry the rule as their skip reason, so the report shows them.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
+
+from pytest_orchestra.plainclass import plainclass
 
 
 class MatrixError(ValueError):
@@ -30,7 +32,7 @@ class MatrixSpecLike(Protocol):
     exclude: Sequence[ExcludeRuleLike]
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class MatrixCell:
     """One combination of dimension values, with what the workflow attaches to it."""
 

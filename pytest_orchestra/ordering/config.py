@@ -6,8 +6,9 @@ capability reads. Pure logic: no pytest import.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Mapping, Optional
+
+from pytest_orchestra.plainclass import plainclass
 
 from pytest_orchestra.workflow.schema import Field, Int, Node, Record, Str
 
@@ -21,7 +22,7 @@ def _choice(choices: tuple[str, ...], description: str) -> Str:
     return Str(description, pattern="|".join(choices), expected=" or ".join(repr(c) for c in choices))
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class OrderingSpec:
     """What happens to a test whose dependency failed, or was deselected."""
 
@@ -29,7 +30,7 @@ class OrderingSpec:
     deselected_dependency: str = "include"
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class ShardingSpec:
     """Where shard planning reads test durations."""
 

@@ -155,28 +155,49 @@ def render_events(result: RunResult) -> str:
     append = lines.append
     prefix = f'{{"traceId":"{trace_id}","spanId":"'
     parent = f'","parentSpanId":"{session_id}","name":'
+    # Every span id hashes "<run id>\0<node id>": hash the common prefix once and
+    # copy that state per test (the same digest as span_id_for).
+    span_hash = blake2b(f"{run_id}\0".encode("utf-8"), digest_size=8, person=b"orch-span")
+    encode = _encode_string
     for test in result.tests:
-        name = _encode_string(test.nodeid)
-        start, end = _test_times(test, fallback_start)
-        code, message = _test_status(test)
-        attributes = [
-            f'"test.case.name":{name}',
-            f'"test.case.result.status":"{_RESULT_STATUS.get(test.outcome, "pass")}"',
-            f'"orchestra.outcome":{_encode_string(test.outcome)}',
-            f'"orchestra.phase":{_encode_string(test.phase)}',
-        ]
+        name = encode(test.nodeid)
+        start = _nanos(test.start or fallback_start)
+        end = start + _nanos(test.duration)
+        outcome = test.outcome
+        if outcome in FAILING_OUTCOMES:
+            status = f'"ERROR","message":{encode(failure_reason(test))}'
+        elif outcome == "skipped":
+            status = '"UNSET","message":""'
+        else:
+            status = '"OK","message":""'
+        attributes = (
+            f'"test.case.name":{name}'
+            f',"test.case.result.status":"{_RESULT_STATUS.get(outcome, "pass")}"'
+            f',"orchestra.outcome":{encode(outcome)},"orchestra.phase":{encode(test.phase)}'
+        )
         if test.app:
-            attributes.append(f'"orchestra.app":{_encode_string(test.app)}')
+            attributes += f',"orchestra.app":{encode(test.app)}'
         for dimension, value in test.matrix.items():
-            attributes.append(f"{_encode_string('orchestra.matrix.' + dimension)}:{_encode_json(value)}")
+            attributes += f",{encode('orchestra.matrix.' + dimension)}:{_json_value(value)}"
         if test.category:
-            attributes.append(f'"orchestra.category":{_encode_string(test.category)}')
-        attributes.append(f'"orchestra.attempts":{_encode_json(test.attempts)}')
+            attributes += f',"orchestra.category":{encode(test.category)}'
+        span = span_hash.copy()
+        span.update(test.nodeid.encode("utf-8"))
         append(
-            f"{prefix}{span_id_for(run_id, test.nodeid)}{parent}{name}"
+            f"{prefix}{span.hexdigest()}{parent}{name}"
             f',"kind":"INTERNAL","startTimeUnixNano":{start},"endTimeUnixNano":{end}'
             f',"durationMs":{round(test.duration * 1000, 3)!r}'
-            f',"status":{{"code":"{code}","message":{_encode_string(message)}}}'
-            f',"attributes":{{{",".join(attributes)}}}}}\n'
+            f',"status":{{"code":{status}}}'
+            f',"attributes":{{{attributes},"orchestra.attempts":{_json_value(test.attempts)}}}}}\n'
         )
     return "".join(lines)
+
+
+def _json_value(value: Any) -> str:
+    """``_encode_json(value)``, without the encoder's set-up for the common str and int."""
+    kind = type(value)
+    if kind is str:
+        return _encode_string(value)
+    if kind is int:
+        return int.__repr__(value)
+    return _encode_json(value)

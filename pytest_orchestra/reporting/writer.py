@@ -12,10 +12,10 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import List
 
+from pytest_orchestra.plainclass import plainclass
 from pytest_orchestra.records import RunResult
 from pytest_orchestra.redaction import Redactor
 from pytest_orchestra.reporting.events import render_events
@@ -31,7 +31,7 @@ LATEST_NAME = "latest"
 RUN_DIR_NAME = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class ReportPaths:
     summary: Path
     markdown: Path

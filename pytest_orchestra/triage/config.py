@@ -10,8 +10,10 @@ none) into its dataclass. Pure logic: no pytest import.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Mapping
+
+from pytest_orchestra.plainclass import plainclass
 
 from pytest_orchestra.workflow.schema import (
     Bool,
@@ -64,7 +66,7 @@ IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 # --- dataclasses -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class UserRule:
     """A rule from ``triage.rules``: every condition given must hold for it to match."""
 
@@ -79,7 +81,7 @@ class UserRule:
     confidence: float = 0.95
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class SinkSpec:
     name: str
     type: str
@@ -93,7 +95,7 @@ class SinkSpec:
     labels: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class RouteSpec:
     """Failures matching every given filter go to ``sinks``; an empty filter matches all."""
 
@@ -105,7 +107,7 @@ class RouteSpec:
     owners: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class TriageSpec:
     rules: tuple[UserRule, ...] = ()
     threshold: float = 0.6
@@ -115,7 +117,7 @@ class TriageSpec:
     incident_min_tests: int = 5
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class RetriesSpec:
     """``categories == ("all",)`` retries every category."""
 
@@ -123,7 +125,7 @@ class RetriesSpec:
     categories: tuple[str, ...] = ("infrastructure", "timeout")
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class QuarantineSpec:
     file: str = ".orchestra/quarantine.yaml"
     auto: bool = False

@@ -16,13 +16,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 import pytest
 
+from pytest_orchestra.plainclass import plainclass
 from pytest_orchestra.records import RunResult, TestRecord
 from pytest_orchestra.triage.config import QuarantineSpec, RetriesSpec, TriageSpec
 
@@ -132,7 +133,7 @@ def failure_for(report: Any, rootdir: Path, *, app: Optional[str] = None, attemp
     )
 
 
-@dataclass
+@plainclass
 class TriageEntry:
     record: TestRecord
     failure: "Failure"

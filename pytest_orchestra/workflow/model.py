@@ -6,16 +6,17 @@ schemas, then builds these records from the validated (defaults filled) data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import field, fields, replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from pytest_orchestra.plainclass import plainclass
 from .schema import SchemaViolation, WorkflowError
 from .sections import BUILTIN_SECTIONS, GATES, validate_document
 
 GATE_OVERRIDE_SOURCE = "--orchestra-gate"
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class AppSpec:
     name: str
     paths: Tuple[str, ...] = ()
@@ -24,7 +25,7 @@ class AppSpec:
     depends_on: Tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class ExcludeRule:
     """One ``matrix.exclude`` entry; ``index`` is its position, for messages."""
 
@@ -42,7 +43,7 @@ class ExcludeRule:
         return f"excluded by matrix.exclude[{self.index}]: {detail}"
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class MatrixSpec:
     #: Dimension -> values, both in declaration order.
     dimensions: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
@@ -55,7 +56,7 @@ class MatrixSpec:
         return next((rule for rule in self.exclude if rule.matches(cell)), None)
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class GatesSpec:
     min_success_rate: Optional[float] = None
     critical_markers: Tuple[str, ...] = ("critical",)
@@ -125,14 +126,14 @@ def _parse_overrides(text: str) -> Dict[str, Any]:
     return overrides
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class GithubReportsSpec:
     annotations: bool = True
     max_annotations: int = 10
     step_summary: bool = True
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class ReportsSpec:
     enabled: bool = True
     dir: str = ".orchestra"
@@ -142,7 +143,7 @@ class ReportsSpec:
     otel: bool = True
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class Workflow:
     """The user's QA workflow; ``source`` is None for the empty workflow (no file)."""
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+
+from pytest_orchestra.plainclass import plainclass
 
 JsonSchema = Dict[str, Any]
 
@@ -372,7 +373,7 @@ class ByShape(Node):
         return self.described({"oneOf": [form.json_schema() for form in self.forms if form]})
 
 
-@dataclass(frozen=True)
+@plainclass(frozen=True)
 class Field:
     """One key of a :class:`Record`: its node and, when optional, its default."""
 
