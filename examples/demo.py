@@ -1,10 +1,18 @@
-"""Run the shop demo under pytest-orchestra and summarise what the run produced.
+"""Run the shop demo under pytest-orchestra and summarise what the runs produced.
 
-Usage: ``python examples/demo.py [--project DIR] [pytest args...]``
+Usage: ``python examples/demo.py [--project DIR] [--steps LIST] [pytest args...]``
 
-Runs pytest in the project (its output streams through), then reads the run's
-``summary.json`` and prints the outcome counts, failures by category, the gate
-verdict, the failing matrix cells and where ``report.md`` is.
+Four steps, each a pytest run in the project (its output streams through):
+
+1. ``nightly``: the whole suite under the nightly plan, a foreign TAP suite
+   included; then the run's ``summary.json`` is read and the outcome counts,
+   failures by category, the gate verdict, the failing matrix cells and where
+   ``report.md`` is are printed.
+2. ``rerun``: ``--orchestra-rerun`` runs the failures of step 1 again.
+3. ``coverage``: the billing-release plan, whose required role × edition cells
+   are not all covered: the gap fails the gate.
+4. ``selection``: on a git copy of the project, record the coverage map, change
+   one line of billing code and run only the tests it can affect, saying why.
 
 The exit status separates "the suite found problems" from "the tooling broke":
 it is 0 when pytest exited 0 (all passed), 1 (tests failed) or 6 (gate failed)
@@ -37,6 +45,11 @@ EXIT_CODE_NAMES = {
 #: Exit status of the demo itself when the orchestration broke.
 DEMO_BROKEN = 2
 
+STEPS = ("nightly", "rerun", "coverage", "selection")
+
+#: The one-line bug the selection step makes: reduced-rate goods taxed at the standard rate.
+SELECTION_EDIT = ("shop/billing/tax.py", '"reduced" if product_class', '"standard" if product_class')
+
 
 class DemoError(Exception):
     """The orchestration broke: no usable report came out of the run."""
@@ -52,6 +65,11 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, List[str]]:
         type=Path,
         default=DEFAULT_PROJECT,
         help=f"the project to run (default: {DEFAULT_PROJECT})",
+    )
+    parser.add_argument(
+        "--steps",
+        default=",".join(STEPS),
+        help=f"comma-separated steps to run (default: {','.join(STEPS)})",
     )
     return parser.parse_known_args(argv)
 
@@ -142,16 +160,36 @@ def print_summary(summary: Dict[str, Any], report_path: Path, pytest_exit: int) 
 
     failing_cells = sorted({failure["cell"] for failure in failures if failure.get("cell")})
     print(f"failing matrix cells: {', '.join(failing_cells) if failing_cells else 'none'}")
+    print_capabilities(summary)
     print(f"report: {report_path.resolve()}")
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args, pytest_args = parse_args(sys.argv[1:] if argv is None else argv)
-    project: Path = args.project.resolve()
-    if not project.is_dir():
-        print(f"demo: no project directory at {project}", file=sys.stderr)
-        return DEMO_BROKEN
+def print_capabilities(summary: Dict[str, Any]) -> None:
+    """The plan, rerun, foreign-suite and selection lines, when the run had them."""
+    run = summary.get("run") or {}
+    plan = summary.get("plan") or {}
+    if run.get("plan"):
+        missing = plan.get("missing_cells") or []
+        gap = f"; required cells not covered: {'; '.join(missing)}" if missing else ""
+        print(f"plan:      {run['plan']}{gap}")
+    rerun = summary.get("rerun") or {}
+    if rerun:
+        print(f"rerun:     of run {rerun.get('of')}: {rerun.get('fixed', 0)} now pass, "
+              f"{rerun.get('still_failing', 0)} still fail")
+    for entry in summary.get("runners") or []:
+        counts = entry.get("cases") or {}
+        shown = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if n) or "no cases"
+        cell = f"[{entry['cell']}]" if entry.get("cell") else ""
+        problem = f" - {entry['failure']}" if entry.get("failure") else ""
+        print(f"foreign:   {entry.get('runner')}{cell} exited {entry.get('exit_status')}: {shown}{problem}")
+    selection = summary.get("selection") or {}
+    if selection:
+        print(f"selection: {selection.get('summary')}")
 
+
+def run_step(project: Path, pytest_args: Sequence[str], title: str) -> int:
+    """One pytest run and its summary; 0, or DEMO_BROKEN when the orchestration broke."""
+    print(f"\ndemo: === {title} ===", flush=True)
     previous_run_dir = latest_run_dir(project)
     pytest_exit = run_pytest(project, pytest_args)
     if pytest_exit not in EXPECTED_EXIT_CODES:
@@ -164,6 +202,58 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"demo: {exc}", flush=True)
         return DEMO_BROKEN
     print_summary(summary, report_path, pytest_exit)
+    return 0
+
+
+def selection_step(project: Path) -> int:
+    """Record the map on a git copy of the project, make a one-line change, run what it affects."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="orchestra-demo-") as scratch:
+        copy = Path(scratch) / project.name
+        shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".orchestra", "__pycache__", ".pytest_cache"))
+        if (project / ".orchestra" / "runners").is_dir():  # the foreign suite's known cases
+            shutil.copytree(project / ".orchestra" / "runners", copy / ".orchestra" / "runners")
+        git = shutil.which("git")
+        if git:
+            for command in (["init", "-q"], ["add", "-A"],
+                            ["-c", "user.name=demo", "-c", "user.email=demo@example.com", "commit", "-q", "-m", "shop"]):
+                subprocess.run([git, *command], cwd=copy, check=True, capture_output=True)
+        print("\ndemo: === selection: record the map (a full run), then change one line ===", flush=True)
+        recorded = run_pytest(copy, ["--orchestra-record-map", "-p", "no:randomly", "--no-header", "-rN"])
+        if recorded not in EXPECTED_EXIT_CODES:
+            print(f"demo: the orchestration broke: recording the map exited {recorded}", flush=True)
+            return DEMO_BROKEN
+        path, old, new = SELECTION_EDIT
+        target = copy / path
+        target.write_text(target.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+        print(f"demo: changed {path}: {old!r} -> {new!r}", flush=True)
+        return run_step(copy, ["--orchestra-changed", "--orchestra-explain"],
+                        "selection: run only what the change can affect")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args, pytest_args = parse_args(sys.argv[1:] if argv is None else argv)
+    project: Path = args.project.resolve()
+    if not project.is_dir():
+        print(f"demo: no project directory at {project}", file=sys.stderr)
+        return DEMO_BROKEN
+    steps = [step.strip() for step in args.steps.split(",") if step.strip()]
+    unknown = [step for step in steps if step not in STEPS]
+    if unknown:
+        print(f"demo: unknown steps {', '.join(unknown)} (steps: {', '.join(STEPS)})", file=sys.stderr)
+        return DEMO_BROKEN
+    plans = {
+        "nightly": (["--orchestra-plan", "nightly", *pytest_args], "nightly plan: the whole suite, every cell"),
+        "rerun": (["--orchestra-rerun"], "rerun: the failures of the last run, same cells, same plan"),
+        "coverage": (["--orchestra-plan", "billing-release"],
+                     "billing-release plan: are the required role x edition cells covered?"),
+    }
+    for step in steps:
+        status = selection_step(project) if step == "selection" else run_step(project, *plans[step])
+        if status:
+            return status
     return 0
 
 

@@ -16,6 +16,7 @@ COMMANDS: Dict[str, str] = {
     "triage": "pytest_orchestra.triage.cli:main",
     "data": "pytest_orchestra.data.cli:main",
     "merge": "pytest_orchestra.reporting.merge:main",
+    "map": "pytest_orchestra.selection.cli:main",
 }
 
 

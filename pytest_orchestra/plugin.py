@@ -6,7 +6,7 @@ plugin object when it is on. The logic lives in the capability packages.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, List
 
 import pytest
 
@@ -67,6 +67,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     from pytest_orchestra.ordering.plugin import addoption as add_ordering_options
 
     add_ordering_options(group)
+    from pytest_orchestra.plans.options import addoption as add_plan_options
+
+    add_plan_options(group)
+    from pytest_orchestra.selection.options import addoption as add_selection_options
+
+    add_selection_options(group)
     from pytest_orchestra.data.plugin import add_options as add_data_options
 
     add_data_options(parser)
@@ -88,6 +94,11 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS + ORDERING_MARKERS:
         config.addinivalue_line("markers", line)
     settings = load_settings(config)
+    plans = _plans_wanted(config, settings)
+    if plans:
+        from pytest_orchestra.plans.plugin import apply_plan
+
+        settings = apply_plan(config, settings)
     config.stash[SETTINGS_KEY] = settings
     workflow = settings.workflow
     config.pluginmanager.register(MatrixPlugin(workflow.matrix), "orchestra-matrix")
@@ -105,6 +116,10 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_orchestra.ordering.plugin import register_ordering
 
     register_ordering(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
+    if plans:
+        from pytest_orchestra.plans.plugin import register_plans
+
+        register_plans(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
     if workflow.sections.get("environments"):
         from pytest_orchestra.environments.plugin import register_environments
 
@@ -116,6 +131,46 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_orchestra.data.plugin import register_data
 
     register_data(config, settings)
+    if _selection_wanted(config):
+        from pytest_orchestra.selection.plugin import register_selection
+
+        register_selection(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
+    if workflow.sections.get("runners"):
+        from pytest_orchestra.runners.plugin import register_runners
+
+        register_runners(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
+    if config.pluginmanager.hasplugin("pytest-bdd"):
+        from pytest_orchestra.runners.bdd import GherkinTags
+
+        config.pluginmanager.register(GherkinTags(workflow.matrix.dimensions), GherkinTags.name)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: List[str]) -> None:
+    # Recording starts before the conftest files import the project, so those imports count.
+    if getattr(early_config.known_args_namespace, "orchestra_record_map", False):
+        from pytest_orchestra.selection.plugin import start_recording_early
+
+        start_recording_early(early_config)
+
+
+def _selection_wanted(config: pytest.Config) -> bool:
+    return bool(
+        config.getoption("orchestra_record_map")
+        or config.getoption("orchestra_changed") is not None
+        or config.getoption("orchestra_audit")
+        or config.getoption("orchestra_explain")
+    )
+
+
+def _plans_wanted(config: pytest.Config, settings: "OrchestraSettings") -> bool:
+    """A workflow with plans, or a plan or rerun flag; else the plans package is not imported."""
+    return bool(
+        settings.workflow.sections.get("plans")
+        or config.getoption("orchestra_plan")
+        or config.getoption("orchestra_rerun")
+        or config.getoption("orchestra_rerun_filter")
+    )
 
 
 def _is_xdist_controller(config: pytest.Config) -> bool:

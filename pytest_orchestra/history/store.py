@@ -174,22 +174,24 @@ class HistoryStore:
     @_guarded(lambda: None)
     def add_tests(self, run_id: str, tests: Sequence[TestRecord]) -> None:
         """Append test records in one transaction, committed before returning."""
-        rows = [schema.encode_test(run_id, test) for test in tests]
-        if not rows:
+        batches = schema.test_insert_batches(run_id, tests)
+        if not batches:
             return
         with write_transaction(self._db) as db:
-            db.executemany(schema.INSERT_TEST, rows)
+            for statement, rows in batches:
+                db.executemany(statement, rows)
 
     @_guarded(lambda: None)
     def finish_run(self, run: RunRecord) -> None:
-        """Store how the run ended: end time, status, exit status, rate, gate, workers."""
+        """Store how the run ended: end time, status, exit status, rate, gate, workers (and its plan
+        and the run it reruns, which capabilities set once the run has begun)."""
         gate = None if run.gate_passed is None else int(bool(run.gate_passed))
         with write_transaction(self._db) as db:
             updated = db.execute(
                 "UPDATE runs SET ended = ?, status = ?, exit_status = ?, success_rate = ?,"
-                " gate_passed = ?, workers = ? WHERE run_id = ?",
+                " gate_passed = ?, workers = ?, plan = ?, rerun_of = ? WHERE run_id = ?",
                 (run.ended, run.status, run.exit_status, run.success_rate, gate,
-                 run.workers, run.run_id),
+                 run.workers, run.plan, run.rerun_of, run.run_id),
             ).rowcount
             if not updated:
                 # begin_run's row went missing (pruned by another session): keep the run anyway.
@@ -238,9 +240,13 @@ class HistoryStore:
         branch: Optional[str],
         exclude: Optional[str] = None,
         status: str = "complete",
+        plan: Optional[str] = None,
     ) -> Optional[RunRecord]:
-        """The newest run with ``status`` on ``branch`` (any branch when ``None``), except ``exclude``."""
-        found = self._select_runs(branch=branch, status=status, exclude=exclude, limit=1)
+        """The newest run with ``status`` on ``branch`` (any branch when ``None``), except ``exclude``.
+
+        With ``plan``, only runs of that workflow plan count.
+        """
+        found = self._select_runs(branch=branch, status=status, exclude=exclude, limit=1, plan=plan)
         return found[0] if found else None
 
     @_guarded(list)
@@ -309,6 +315,7 @@ class HistoryStore:
         status: Optional[str],
         exclude: Optional[str],
         limit: Optional[int],
+        plan: Optional[str] = None,
     ) -> List[RunRecord]:
         conditions: List[str] = []
         values: List[object] = []
@@ -316,6 +323,7 @@ class HistoryStore:
             ("branch = ?", branch),
             ("status = ?", status),
             ("run_id != ?", exclude),
+            ("plan = ?", plan),
         ):
             if value is not None:
                 conditions.append(condition)
@@ -389,6 +397,7 @@ class NullHistoryStore:
         branch: Optional[str],
         exclude: Optional[str] = None,
         status: str = "complete",
+        plan: Optional[str] = None,
     ) -> Optional[RunRecord]:
         return None
 

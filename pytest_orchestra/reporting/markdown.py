@@ -53,6 +53,10 @@ def _headline(result: RunResult) -> List[str]:
     if run.commit:
         details.append(f"commit {_code(run.commit[:8])}")
     details.append(f"trigger {_code(run.trigger)}")
+    if run.plan:
+        details.append(f"plan {_code(run.plan)}")
+    if run.rerun_of:
+        details.append(f"rerun of {_code(run.rerun_of)}")
     return [headline, "", " · ".join(details)]
 
 
@@ -218,7 +222,12 @@ def _selection(result: RunResult) -> List[str]:
     selection = result.sections.get("selection")
     if not isinstance(selection, dict):
         return []
-    return ["### Selection", "", str(selection.get("summary", ""))]
+    lines = ["### Selection", "", str(selection.get("summary", ""))]
+    details = selection.get("details") or []
+    if details:
+        lines.append("")
+        lines.extend(f"- {detail}" for detail in details)
+    return lines
 
 
 def _ordering(result: RunResult, limit: int = 50) -> List[str]:
@@ -240,6 +249,14 @@ def _ordering(result: RunResult, limit: int = 50) -> List[str]:
     return lines
 
 
+def _plans(result: RunResult) -> List[str]:
+    if "plan" not in result.sections and "rerun" not in result.sections:
+        return []
+    from pytest_orchestra.plans.markdown import plan_sections
+
+    return plan_sections(result.sections)
+
+
 def _sink_sections(result: RunResult) -> List[str]:
     """Sections delivered by the workflow's markdown sinks (already rendered)."""
     return [section.rstrip("\n") for section in result.sections.get("markdown_sinks", [])]
@@ -258,6 +275,7 @@ def render_report(result: RunResult, *, max_failures: int = 200) -> str:
         _quarantine(result),
         _selection(result),
         _ordering(result),
+        _plans(result),
         _sink_sections(result),
     ]
     return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"

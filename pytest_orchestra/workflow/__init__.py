@@ -61,6 +61,9 @@ def _register_capability_sections() -> None:
         ("datasets", "pytest_orchestra.data.config:datasets_section_node"),
         ("ordering", "pytest_orchestra.ordering.config:ordering_section_node"),
         ("sharding", "pytest_orchestra.ordering.config:sharding_section_node"),
+        ("runners", "pytest_orchestra.runners.config:runners_section_node"),
+        ("selection", "pytest_orchestra.selection.config:selection_section_node"),
+        ("plans", "pytest_orchestra.plans.config:plans_section_node"),
     ):
         register_lazy_section(name, target)
 

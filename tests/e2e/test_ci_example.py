@@ -73,8 +73,10 @@ def test_sharded_workflow_runs_every_test_once_and_merges(tmp_path: Path) -> Non
     assert jobs["report"]["needs"] == "shard"
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTEST_ADDOPTS", "SHOP_LICENSE_FILE", "CI_NODE_INDEX", "CI_NODE_TOTAL")}
+    # Collected on a fresh copy, as each CI machine starts (no .orchestra: the foreign suite is one item per cell).
+    fresh = _machine(tmp_path, "collect", None)
     full = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
-                          cwd=SHOP, env=env, capture_output=True, text=True, timeout=120)
+                          cwd=fresh, env=env, capture_output=True, text=True, timeout=120)
     collected = sorted(line for line in full.stdout.splitlines() if "::" in line)
 
     durations = None

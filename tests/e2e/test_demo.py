@@ -51,7 +51,7 @@ def run_demo(project: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         env=env,
-        timeout=120,
+        timeout=400,
         check=False,
     )
 
@@ -90,6 +90,19 @@ def test_demo_runs_and_reports_every_deliberate_failure(tmp_path: Path) -> None:
     assert "dependency: skipped tests/test_order_journey.py::test_reserve_through_staging_warehouse: requires" in (
         completed.stdout
     )
+
+    # The nightly plan ran the foreign TAP suite once per edition.
+    assert "plan:      nightly" in completed.stdout
+    assert "foreign:   legacy-stock[lite] exited 0: 3 passed, 1 skipped" in completed.stdout
+    # The rerun ran the deliberate failures again, in the same plan.
+    rerun = re.search(r"^rerun:     of run (\S+): (\d+) now pass, (\d+) still fail$", completed.stdout, re.MULTILINE)
+    assert rerun and rerun.group(1) == summary["run"]["run_id"] and int(rerun.group(3)) >= len(DETERMINISTIC_FAILURES)
+    # The billing release plan has required cells no test covered.
+    assert "plan:      billing-release; required cells not covered: role=Admin,edition=lite;" in completed.stdout
+    # The selection step ran only what the one-line tax change can affect, and said why.
+    selection = re.search(r"^orchestra: selection: (\d+) of (\d+) tests selected in ", completed.stdout, re.MULTILINE)
+    assert selection and 0 < int(selection.group(1)) < int(selection.group(2)) / 2
+    assert "executed shop/billing/tax.py:26 (changed, in rate_for)" in completed.stdout
 
 
 def test_demo_says_the_orchestration_broke_on_a_bad_workflow(tmp_path: Path) -> None:

@@ -174,10 +174,16 @@ def test_non_string_key_is_an_unknown_key() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "section",
-    [name for name in RESERVED_SECTIONS if name not in available_sections()],
-)
+@pytest.fixture
+def future_sections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every capability has landed: these made-up names stand for sections still to come."""
+    from pytest_orchestra.workflow import sections
+
+    monkeypatch.setattr(sections, "RESERVED_SECTIONS", RESERVED_SECTIONS + ("forecasts", "futures"))
+
+
+@pytest.mark.usefixtures("future_sections")
+@pytest.mark.parametrize("section", ["forecasts", "futures"])
 def test_reserved_section_is_not_available_yet(section: str) -> None:
     assert error_of({section: {}}) == (
         f"orchestra.yaml: {section}: this section is not available in pytest-orchestra {VERSION} yet"
@@ -185,6 +191,7 @@ def test_reserved_section_is_not_available_yet(section: str) -> None:
     )
 
 
+@pytest.mark.usefixtures("future_sections")
 def test_version_falls_back_when_the_package_is_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     from importlib import metadata
 
@@ -192,8 +199,8 @@ def test_version_falls_back_when_the_package_is_not_installed(monkeypatch: pytes
         raise metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(metadata, "version", not_installed)
-    assert error_of({"plans": []}) == (
-        "orchestra.yaml: plans: this section is not available in pytest-orchestra 0.1.0 yet"
+    assert error_of({"futures": []}) == (
+        "orchestra.yaml: futures: this section is not available in pytest-orchestra 0.1.0 yet"
         f" (available: {', '.join(available_sections())})"
     )
 
@@ -459,28 +466,28 @@ def test_override_errors_are_sourced_as_the_option(text: str, message: str) -> N
 
 
 @pytest.fixture
-def plans_section() -> Iterator[None]:
+def forecasts_section() -> Iterator[None]:
     register_section(
-        "plans",
+        "forecasts",
         Record({"count": Field(Int(0, "Times a failed test is retried."), default=0)}, "Retries."),
     )
     yield
-    unregister_section("plans")
+    unregister_section("forecasts")
 
 
-@pytest.mark.usefixtures("plans_section")
+@pytest.mark.usefixtures("future_sections", "forecasts_section")
 def test_registered_section_is_validated_and_kept_in_sections() -> None:
-    workflow = Workflow.from_dict({"plans": {"count": 2}, "gates": {}})
-    assert workflow.sections == {"plans": {"count": 2}}
-    assert "plans" in available_sections()
-    assert error_of({"plans": {"count": -1}}) == (
-        "orchestra.yaml: plans.count: expected an integer >= 0, got -1"
+    workflow = Workflow.from_dict({"forecasts": {"count": 2}, "gates": {}})
+    assert workflow.sections == {"forecasts": {"count": 2}}
+    assert "forecasts" in available_sections()
+    assert error_of({"forecasts": {"count": -1}}) == (
+        "orchestra.yaml: forecasts.count: expected an integer >= 0, got -1"
     )
-    assert error_of({"runners": {}}) == (
-        f"orchestra.yaml: runners: this section is not available in pytest-orchestra {VERSION} yet"
+    assert error_of({"futures": {}}) == (
+        f"orchestra.yaml: futures: this section is not available in pytest-orchestra {VERSION} yet"
         f" (available: {', '.join(available_sections())})"
     )
-    schema = workflow_json_schema()["properties"]["plans"]
+    schema = workflow_json_schema()["properties"]["forecasts"]
     assert schema["properties"]["count"] == {
         "description": "Times a failed test is retried.",
         "type": "integer",
@@ -489,11 +496,12 @@ def test_registered_section_is_validated_and_kept_in_sections() -> None:
     }
 
 
+@pytest.mark.usefixtures("future_sections")
 def test_unregistering_restores_not_available() -> None:
-    register_section("plans", Bool("Plans."))
-    assert Workflow.from_dict({"plans": True}).sections == {"plans": True}
-    unregister_section("plans")
-    assert "plans: this section is not available" in error_of({"plans": True})
+    register_section("forecasts", Bool("Plans."))
+    assert Workflow.from_dict({"forecasts": True}).sections == {"forecasts": True}
+    unregister_section("forecasts")
+    assert "forecasts: this section is not available" in error_of({"forecasts": True})
 
 
 def test_builtin_sections_cannot_be_replaced_or_removed() -> None:
@@ -525,6 +533,7 @@ def _walk_properties(schema: Any, path: str = "") -> Iterator[tuple[str, Any]]:
             yield from _walk_properties(sub, path)
 
 
+@pytest.mark.usefixtures("future_sections")
 def test_json_schema_describes_every_key_and_closes_every_record() -> None:
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
@@ -532,9 +541,8 @@ def test_json_schema_describes_every_key_and_closes_every_record() -> None:
     undescribed = [path for path, sub in _walk_properties(schema) if "description" not in sub]
     assert undescribed == []
     assert schema["properties"]["gates"]["additionalProperties"] is False
-    assert schema["properties"]["runners"]["description"] == (
-        "Reserved for a later version: not available in pytest-orchestra yet."
-    )
+    reserved = workflow_json_schema()["properties"]["futures"]
+    assert reserved["description"] == "Reserved for a later version: not available in pytest-orchestra yet."
 
 
 GOOD_DOCUMENTS = [
@@ -548,7 +556,7 @@ BAD_DOCUMENTS = [
     {"gates": {"min_success_rate": "95%"}},
     {"gates": {"min_succes_rate": 0.9}},
     {"gates": {"max_flaky": True}},
-    {"runners": {}},
+    {"futures": {}},
     {"apps": {"bad name": {}}},
     {"apps": {"auth": {"paths": [1]}}},
     {"matrix": {"dimensions": {"role": []}}},
@@ -632,17 +640,17 @@ def test_lazy_sections_are_built_only_when_a_document_uses_them() -> None:
 
     from pytest_orchestra.workflow import register_lazy_section
 
-    register_lazy_section("plans", "tests.unit.lazy_section_fixture:plans_node")
+    register_lazy_section("forecasts", "tests.unit.lazy_section_fixture:plans_node")
     try:
-        assert "plans" in available_sections()
+        assert "forecasts" in available_sections()
         assert "tests.unit.lazy_section_fixture" not in sys.modules
         Workflow.from_dict({"gates": {}})
         assert "tests.unit.lazy_section_fixture" not in sys.modules  # not used: not imported
-        assert Workflow.from_dict({"plans": {"count": 3}}).sections == {"plans": {"count": 3}}
+        assert Workflow.from_dict({"forecasts": {"count": 3}}).sections == {"forecasts": {"count": 3}}
         assert "tests.unit.lazy_section_fixture" in sys.modules
     finally:
-        unregister_section("plans")
+        unregister_section("forecasts")
         sys.modules.pop("tests.unit.lazy_section_fixture", None)
-    assert "plans" not in available_sections()
+    assert "forecasts" not in available_sections()
     with pytest.raises(ValueError, match="built in"):
         register_lazy_section("gates", "x:y")
