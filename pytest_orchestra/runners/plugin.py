@@ -154,6 +154,15 @@ class ForeignCase(pytest.Item):
         if self.suite.failure is not None:
             self.failure_category = self.suite.failure.category
             raise RunnerProblem(self.suite.failure.message)
+        if self.suite.problems:
+            # A cut-short or broken report: its missing part may hold failures. Failed cases keep
+            # their failure; everything else errors so the run cannot look green.
+            case = None if self.whole else self.suite.find(self.case_id)
+            if case is None or case.outcome not in ("failed", "error"):
+                self.failure_category = "infrastructure"
+                raise RunnerProblem(
+                    f"runner {self.spec.name}: its report is incomplete ({'; '.join(self.suite.problems)})"
+                )
         if self.whole:
             return
         self.case = self.suite.find(self.case_id)

@@ -358,3 +358,17 @@ def test_gherkin_tags_map_onto_app_matrix_and_markers(pytester: pytest.Pytester)
     assert (row["app"], json.loads(row["matrix"])) == ("billing", {"role": "Admin", "edition": "lite"})
     assert "critical" in row["markers"]
     assert rows["test_refunds.py::test_refund_twice"]["app"] == "billing"
+
+
+def test_a_cut_short_report_can_never_look_green(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".py", cut="print('1..3')\nprint('ok 1 - first')\nprint('ok 2 - second')\n")
+    pytester.makefile(".yaml", orchestra="runners:\n  cut: {command: ['{python}', cut.py], format: tap}\n")
+    # First run: one item for the whole suite; the stream ended after 2 of 3 planned tests.
+    first = pytester.runpytest("-p", "no:cacheprovider", "-rE")
+    first.assert_outcomes(errors=1)
+    first.stdout.fnmatch_lines(["*cut: its report is incomplete (*planned 3 tests, the stream ended after 2)*"])
+    # Later runs know the two cases: both error, with the same reason, category infrastructure.
+    second = pytester.runpytest("-p", "no:cacheprovider", "-rE")
+    second.assert_outcomes(errors=2)
+    errors = history_rows(pytester.path, where="WHERE outcome = 'error'")
+    assert sorted(row["category"] for row in errors)[-2:] == ["infrastructure", "infrastructure"]
