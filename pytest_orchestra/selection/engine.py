@@ -84,7 +84,8 @@ class SelectionEngine:
         self._opened = False
         self._changes: Optional[ChangeSet] = None
         self._listing: Optional[List[str]] = None
-        self.started = time.perf_counter()
+        #: Seconds spent selecting (not collecting): what the headline reports.
+        self.spent = 0.0
 
     # -- map and changes -----------------------------------------------------------
 
@@ -126,6 +127,14 @@ class SelectionEngine:
 
     def nothing_changed(self) -> Optional[SelectionOutcome]:
         """An outcome selecting nothing when no file changed at all, else None (collect and select)."""
+        started = time.perf_counter()
+        outcome = self._nothing_changed()
+        self.spent += time.perf_counter() - started
+        if outcome is not None:
+            outcome.elapsed = self.spent
+        return outcome
+
+    def _nothing_changed(self) -> Optional[SelectionOutcome]:
         store, problem = self._open()
         if store is None or problem:
             return None
@@ -139,6 +148,13 @@ class SelectionEngine:
     # -- selection -------------------------------------------------------------------
 
     def select(self, items: Sequence[Any]) -> SelectionOutcome:
+        started = time.perf_counter()
+        outcome = self._select(items)
+        self.spent += time.perf_counter() - started
+        outcome.elapsed = self.spent
+        return outcome
+
+    def _select(self, items: Sequence[Any]) -> SelectionOutcome:
         tests = [self._collected(item) for item in items]
         nodeids = [test.nodeid for test in tests]
         store, problem = self._open()
@@ -170,7 +186,6 @@ class SelectionEngine:
             outcome.ordered = kept
             outcome.cut = cut
             outcome.kept = {nodeid: selection.reasons[nodeid] for nodeid in kept}
-        outcome.elapsed = time.perf_counter() - self.started
         return outcome
 
     def _outcome(self, total: int, store: Optional[MapStore]) -> SelectionOutcome:
@@ -179,7 +194,7 @@ class SelectionEngine:
             meta = store.meta()
             info.update(commit=meta.get("commit"), python=meta.get("python"), updated=_float(meta.get("updated")))
         return SelectionOutcome(mode=self.mode, total=total, ref=self.ref, map_info=info,
-                                elapsed=time.perf_counter() - self.started)
+                                elapsed=self.spent)
 
     def _collected(self, item: Any) -> CollectedTest:
         path = item.nodeid.split("::", 1)[0]
