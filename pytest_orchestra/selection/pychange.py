@@ -48,6 +48,10 @@ class PythonChange:
     module_level: Tuple[str, ...] = ()
     #: Names of fixtures (``@pytest.fixture``) whose body changed.
     fixtures: FrozenSet[str] = frozenset()
+    #: The names a module-level change binds, when its effect reaches users only through them
+    #: (constants, plain class attributes and methods, undecorated functions' signatures);
+    #: ``None`` when it may reach anything (imports, arbitrary statements, decorators, dunders).
+    names: Optional[FrozenSet[str]] = None
 
     @property
     def is_module_level(self) -> bool:
@@ -85,6 +89,7 @@ def analyze_change(old_source: str, new_source: str) -> PythonChange:
         return PythonChange(module_level=(f"does not parse{where}: {type(exc).__name__}",))
 
     module_level = _module_level_differences(old_tree, new_tree)
+    names = changed_names(old_tree, new_tree) if module_level else None
     old_functions = _functions(old_tree)
     new_functions = _functions(new_tree)
     old_lines = old_source.splitlines()
@@ -100,7 +105,7 @@ def analyze_change(old_source: str, new_source: str) -> PythonChange:
         line_changes.append(change)
         if old.fixture:
             fixtures.add(old.fixture)
-    return PythonChange(tuple(line_changes), tuple(module_level), frozenset(fixtures))
+    return PythonChange(tuple(line_changes), tuple(module_level), frozenset(fixtures), names)
 
 
 # --- module level -------------------------------------------------------------------
@@ -167,6 +172,164 @@ def _describe(stmt: ast.stmt) -> str:
         names = ", ".join(ast.unparse(target) for target in targets)
         return f"module-level assignment to {names}"
     return "module-level statement"
+
+
+# --- the names a module-level change binds -------------------------------------------
+
+
+class _Wide(Exception):
+    """The change may reach users through more than the names it binds."""
+
+
+def changed_names(old_tree: ast.Module, new_tree: ast.Module) -> Optional[FrozenSet[str]]:
+    """Names whose readers are the only users a module-level change can affect, or None."""
+    try:
+        return frozenset(_differing_names(old_tree.body, new_tree.body, class_body=False))
+    except _Wide:
+        return None
+
+
+def _differing_names(old: Sequence[ast.stmt], new: Sequence[ast.stmt], *, class_body: bool) -> Set[str]:
+    old_dumps = [ast.dump(_strip_bodies(stmt)) for stmt in old]
+    new_dumps = [ast.dump(_strip_bodies(stmt)) for stmt in new]
+    names: Set[str] = set()
+    matcher = difflib.SequenceMatcher(a=old_dumps, b=new_dumps, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        if tag == "replace" and i2 - i1 == j2 - j1:
+            for a, b in zip(old[i1:i2], new[j1:j2]):
+                names |= _pair_names(a, b)
+            continue
+        for stmt in list(old[i1:i2]) + list(new[j1:j2]):
+            names |= _statement_names(stmt)
+    if any(name.startswith("__") and name.endswith("__") for name in names):
+        raise _Wide()
+    return names
+
+
+def _pair_names(a: ast.stmt, b: ast.stmt) -> Set[str]:
+    if isinstance(a, ast.ClassDef) and isinstance(b, ast.ClassDef) and a.name == b.name:
+        if _class_header(a) != _class_header(b):
+            raise _Wide()
+        members = _differing_names(a.body, b.body, class_body=True)
+        # Decorated or derived classes (dataclasses, enums, named tuples, models) turn their
+        # attributes into behaviour no line reads by name: their users read the class.
+        return members | ({a.name} if _class_header(a) != "plain" else set())
+    if isinstance(a, _FUNCTIONS) and isinstance(b, _FUNCTIONS) and a.name == b.name:
+        if ast.dump(ast.Module(body=a.decorator_list, type_ignores=[])) != ast.dump(  # type: ignore[arg-type]
+            ast.Module(body=b.decorator_list, type_ignores=[])  # type: ignore[arg-type]
+        ) and not _harmless_decorators(a, b):
+            raise _Wide()
+        return {a.name}
+    return _statement_names(a) | _statement_names(b)
+
+
+def _harmless_decorators(a: ast.AST, b: ast.AST) -> bool:
+    """staticmethod / classmethod / property change how a name is called, not what reads it."""
+    plain = {"staticmethod", "classmethod", "property"}
+    texts = {ast.unparse(d) for d in getattr(a, "decorator_list", [])} ^ {
+        ast.unparse(d) for d in getattr(b, "decorator_list", [])
+    }
+    return texts <= plain
+
+
+def _class_header(node: ast.ClassDef) -> str:
+    if not node.decorator_list and not node.keywords and all(
+        isinstance(base, ast.Name) and base.id == "object" for base in node.bases
+    ):
+        return "plain"
+    return ast.dump(ast.Module(body=[*node.decorator_list, *node.bases, *node.keywords], type_ignores=[]))  # type: ignore[list-item]
+
+
+def _statement_names(stmt: ast.stmt) -> Set[str]:
+    if isinstance(stmt, _FUNCTIONS):
+        if stmt.decorator_list and not _harmless_decorators(stmt, ast.FunctionDef(decorator_list=[])):
+            raise _Wide()  # a decorator may register the function where no line names it
+        return {stmt.name}
+    if isinstance(stmt, ast.ClassDef):
+        if _class_header(stmt) != "plain" and stmt.decorator_list:
+            raise _Wide()
+        return {stmt.name}
+    targets: List[ast.expr] = []
+    if isinstance(stmt, ast.Assign):
+        targets = list(stmt.targets)
+    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+        targets = [stmt.target]
+    elif isinstance(stmt, ast.Pass) or (
+        isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+    ):
+        return set()  # a docstring: doctests of the file are selected with it
+    else:
+        raise _Wide()  # imports, calls, loops, conditionals: anything may follow
+    names: Set[str] = set()
+    for target in targets:
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name):
+                names.add(node.id)
+            elif not isinstance(node, (ast.Tuple, ast.List, ast.Starred, ast.Store, ast.Load)):
+                raise _Wide()  # obj.attr = ..., table[key] = ...: not a name of this module
+    return names
+
+
+def reader_lines(source: str, names: FrozenSet[str]) -> Optional[Tuple[Set[int], Set[int]]]:
+    """(lines inside function bodies, lines run at import) where ``source`` reads one of ``names``.
+
+    A read is a name, an attribute, an imported alias or a string equal to one of them
+    (``getattr(module, "NAME")``). None when the source does not parse or reaches its
+    module's namespace wholesale (``globals()``, ``vars()``, ``import *``).
+    """
+    if not any(name in source for name in names):
+        return set(), set()
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    function_lines: Set[int] = set()
+    bodies = sorted((f.body_start, f.body_end) for f in _functions(tree).values())
+    module_lines: Set[int] = set()
+    # ``X += 1`` reads X; ``X = 1`` only binds it, and ``from m import X`` copies it: the
+    # copy's readers are found by the same name in the importing file.
+    augmented = {id(n.target) for n in ast.walk(tree) if isinstance(n, ast.AugAssign)}
+    for node in ast.walk(tree):
+        name = None
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store) and id(node) not in augmented:
+                continue
+            name = node.id
+            if name in ("globals", "vars", "locals"):
+                return None
+        elif isinstance(node, ast.Attribute):
+            name = node.attr
+        elif isinstance(node, ast.alias):
+            if node.name == "*":
+                return None
+            continue
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            name = node.value
+        if name not in names:
+            continue
+        line = getattr(node, "lineno", None)
+        if line is None:
+            continue
+        if any(start <= line <= end for start, end in bodies):
+            function_lines.add(line)
+        else:
+            module_lines.add(line)
+    return function_lines, module_lines
+
+
+def function_body_lines(source: str, names: FrozenSet[str]) -> Set[int]:
+    """Body lines of the functions and methods called one of ``names``."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    lines: Set[int] = set()
+    for qualname, function in _functions(tree).items():
+        if qualname.rsplit(".", 1)[-1].split("#", 1)[0] in names:
+            lines.update(range(function.body_start, function.body_end + 1))
+    return lines
 
 
 # --- functions ----------------------------------------------------------------------

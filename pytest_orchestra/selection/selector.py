@@ -26,7 +26,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional,
 from pytest_orchestra.selection.changes import ADDED, DELETED, REF_CHANGED, ChangeSet, FileDelta
 from pytest_orchestra.selection.imports import ImportGraph
 from pytest_orchestra.selection.mapstore import KIND_COLLECT, KIND_FIXTURE, KIND_IMPORT, KIND_TEST, Hit
-from pytest_orchestra.selection.pychange import PythonChange, analyze_change
+from pytest_orchestra.selection.pychange import PythonChange, analyze_change, function_body_lines, reader_lines
 from pytest_orchestra.selection.recorder import IMPORT_CONTEXT
 
 COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".c", ".h", ".cc", ".cpp", ".pyx", ".pxd", ".pxi")
@@ -99,6 +99,11 @@ class Selection:
 
     def selects(self, nodeid: str) -> bool:
         return self.run_all is not None or nodeid in self.reasons
+
+
+def _is_test_file(path: str) -> bool:
+    name = PurePosixPath(path).name
+    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
 
 
 def matches(path: str, pattern: str) -> bool:
@@ -202,15 +207,22 @@ class Selector:
                 continue
             change = analyze_change(old, current)
             outcomes.append(self._apply(path, change, version_hits))
+            if not change.is_empty and not _is_test_file(path):
+                # Tests collected from a module that is not a test file: doctests read its text.
+                for test in self.by_path.get(path, ()):
+                    self._test(test.nodeid, f"collected from {path}, which changed")
         self.selection.files[path] = "; ".join(dict.fromkeys(outcomes)) or "no test version differs"
 
     def _apply(self, path: str, change: PythonChange, hits: List[Hit]) -> str:
         if change.is_empty:
             return "no code change (comments or formatting)"
         if change.is_module_level:
+            described = f"{'; '.join(change.module_level[:3])}"
+            if change.names is not None and self._readers(path, change, hits):
+                return f"module level, read through {', '.join(sorted(change.names)) or 'no name'}: {described}"
             self._users(path, hits, f"uses {path}, whose module level changed ({change.module_level[0]})")
             self._by_import_graph(path, "module-level change", files_only=True)
-            return f"module level: {'; '.join(change.module_level[:3])}"
+            return f"module level: {described}"
         for line_change in change.line_changes:
             touched = False
             for hit in hits:
@@ -237,6 +249,45 @@ class Selector:
                 if kind == KIND_TEST and name in fixtures and nodeid.startswith(folder):
                     self._test(nodeid, f"uses fixture {name!r}, changed in {path}")
         return "line level: " + ", ".join(sorted({c.function for c in change.line_changes}))
+
+    def _readers(self, path: str, change: PythonChange, hits: List[Hit]) -> bool:
+        """Select the tests that read the names the change binds; False when that cannot be known."""
+        names = change.names or frozenset()
+        what = f"{path} changed {', '.join(sorted(names))} at module level"
+        files = sorted(self.graph.importers_of([path]) | {path})
+        by_file: Dict[str, Dict[str, List[Hit]]] = {}
+        for hit in self.map.hits_on([f for f in files if f != path]):
+            by_file.setdefault(hit.path, {}).setdefault(hit.hash, []).append(hit)
+        for hit in hits:
+            by_file.setdefault(path, {}).setdefault(hit.hash, []).append(hit)
+        for file in files:
+            versions = by_file.get(file) or {"": []}
+            for digest, version_hits in versions.items():
+                source = self.map.source(digest) if digest else self.read_current(file)
+                found = reader_lines(source, names) if source is not None else None
+                if found is None:
+                    if file == path:
+                        return False
+                    self._users(file, version_hits, f"uses {file}, which reads {path}'s namespace wholesale")
+                    continue
+                function_lines, module_lines = found
+                if file == path and source is not None:
+                    function_lines |= function_body_lines(source, names)
+                if module_lines:
+                    line = min(module_lines)
+                    self._users(file, version_hits, f"uses {file}, which reads it at import ({file}:{line}); {what}")
+                    self._by_import_graph(file, f"reads a name {path} changed", files_only=True)
+                for hit in version_hits:
+                    common = (hit.lines or frozenset()) & function_lines
+                    if not common:
+                        continue
+                    if self._at_import(hit.context):
+                        self._users(file, version_hits, f"uses {file}, whose import-time code reads it; {what}")
+                    else:
+                        self._context(hit.context, f"read it at {file}:{min(common)}; {what}", len(common))
+        for test in self.by_path.get(path, ()):
+            self._test(test.nodeid, f"defined in {path}, which changed at module level")
+        return True
 
     def _users(self, path: str, hits: Iterable[Hit], reason: str) -> None:
         for hit in hits:

@@ -161,8 +161,13 @@ def test_collect_only_lists_exactly_what_would_run_and_deselects_the_rest(shop: 
     assert selected(shop) == ["tests/test_calc.py::test_big"]
 
 
-def test_module_level_changes_select_every_user(shop: pytest.Pytester) -> None:
+def test_a_class_attribute_selects_the_tests_that_read_it(shop: pytest.Pytester) -> None:
     edit(shop, "shop/calc.py", "    size = 2", "    size = 3")
+    assert selected(shop) == ["tests/test_calc.py::test_box"]
+
+
+def test_module_level_changes_of_unknown_reach_select_every_user(shop: pytest.Pytester) -> None:
+    edit(shop, "shop/calc.py", "RATE = 3", "import os\nRATE = 3")
     assert sorted(selected(shop)) == [
         "tests/test_calc.py::test_add", "tests/test_calc.py::test_big", "tests/test_calc.py::test_box",
         "tests/test_calc.py::test_shared", "tests/test_fixture.py::test_first", "tests/test_fixture.py::test_second",

@@ -141,12 +141,38 @@ def test_a_branch_line_selects_only_the_test_that_took_it(project: Project) -> N
     assert list(project.select().reasons) == ["tests/test_calc.py::test_big"]
 
 
-def test_a_module_constant_selects_every_user_with_the_reason(project: Project) -> None:
+def test_a_module_constant_selects_the_tests_that_read_it(project: Project) -> None:
     project.write("shop/calc.py", CALC.replace("RATE = 3", "RATE = 4"))
+    result = project.select()
+    # test_helper used the module but never read RATE.
+    assert sorted(result.reasons) == TEST_IDS[:2]
+    assert result.reasons["tests/test_calc.py::test_add"] == [
+        "read it at shop/calc.py:12; shop/calc.py changed RATE at module level"
+    ]
+    assert result.files["shop/calc.py"].startswith("module level, read through RATE: line 1:")
+
+
+def test_a_constant_read_at_import_elsewhere_selects_that_modules_users(project: Project) -> None:
+    project.write("shop/report.py", "from shop.calc import RATE\n\nLABEL = f'rate {RATE}'\n\ndef label():\n    return LABEL\n")
+    project.write("tests/test_report.py", "from shop.report import label\n\ndef test_label():\n    assert label()\n")
+    project.record({
+        "tests/test_report.py::test_label": {"shop/report.py": {6}, "tests/test_report.py": {4}},
+        "tests/test_calc.py::test_helper": {"shop/calc.py": {5}},
+    })
+    project.write("shop/calc.py", CALC.replace("RATE = 3", "RATE = 4"))
+    result = project.select(tests=["tests/test_report.py::test_label", "tests/test_calc.py::test_helper"])
+    assert list(result.reasons) == ["tests/test_report.py::test_label"]
+    assert result.reasons["tests/test_report.py::test_label"][0] == (
+        "uses shop/report.py, which reads it at import (shop/report.py:3); shop/calc.py changed RATE at module level"
+    )
+
+
+def test_a_module_level_change_of_unknown_reach_selects_every_user(project: Project) -> None:
+    project.write("shop/calc.py", "import math\n" + CALC)
     result = project.select()
     assert sorted(result.reasons) == TEST_IDS[:3]
     assert result.reasons["tests/test_calc.py::test_helper"][0] == (
-        "uses shop/calc.py, whose module level changed (line 1: module-level assignment to RATE changed)"
+        "uses shop/calc.py, whose module level changed (new line 1: import added)"
     )
 
 
@@ -290,3 +316,13 @@ def test_lines_keep_the_version_they_describe_across_recordings(project: Project
 )
 def test_globs_match_like_gitignore(path: str, pattern: str, expected: bool) -> None:
     assert matches(path, pattern) is expected
+
+
+def test_doctests_of_a_changed_module_run(project: Project) -> None:
+    doctest = "shop/calc.py::shop.calc.helper"
+    project.record({doctest: {}})
+    project.write("shop/calc.py", CALC.replace("x + 1", "x + 1  # >>> helper(1)"))
+    assert project.select(tests=TEST_IDS + [doctest]).reasons == {}  # a comment: no change
+    project.write("shop/calc.py", CALC.replace("    return x + 1", '    """>>> helper(1)\n    2\n    """\n    return x + 1'))
+    result = project.select(tests=TEST_IDS + [doctest])
+    assert result.reasons[doctest] == ["collected from shop/calc.py, which changed"]
