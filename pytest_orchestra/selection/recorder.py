@@ -63,7 +63,7 @@ class ProjectFiles:
         return Path(filename[len(self.prefix):]).as_posix()
 
 
-class MonitoringRecorder:
+class MonitoringRecorder:  # pragma: no cover - Python 3.12+; tested in a 3.12 subprocess
     """A ``sys.monitoring`` line recorder (Python 3.12+)."""
 
     name = "sys.monitoring"
