@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Optional, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 IMPORT_CONTEXT = "<import>"
 
@@ -73,8 +73,10 @@ class MonitoringRecorder:  # pragma: no cover - Python 3.12+; tested in a 3.12 s
         self.data: LineData = {}
         self.current: Dict[str, Set[int]] = {}
         self.tool: Optional[int] = None
-        self._seen: Set[object] = set()
-        self._instrumented: Set[object] = set()
+        # By id, holding the objects: code objects compare by value, and two files' identical
+        # functions (``return self._x``) would otherwise pass for one.
+        self._seen: Dict[int, object] = {}
+        self._instrumented: List[object] = []
 
     def start(self, context: str = IMPORT_CONTEXT) -> None:
         monitoring = sys.monitoring  # type: ignore[attr-defined]
@@ -93,10 +95,10 @@ class MonitoringRecorder:  # pragma: no cover - Python 3.12+; tested in a 3.12 s
 
     def _on_start(self, code: object, offset: int) -> object:
         monitoring = sys.monitoring  # type: ignore[attr-defined]
-        if code not in self._seen:
-            self._seen.add(code)
+        if id(code) not in self._seen:
+            self._seen[id(code)] = code
             if self.files(code.co_filename):  # type: ignore[attr-defined]
-                self._instrumented.add(code)
+                self._instrumented.append(code)
                 monitoring.set_local_events(self.tool, code, monitoring.events.LINE)
         return monitoring.DISABLE
 

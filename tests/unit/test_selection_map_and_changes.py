@@ -305,25 +305,28 @@ def _python_with_monitoring() -> Optional[str]:
 @pytest.mark.skipif(_python_with_monitoring() is None, reason="no Python 3.12+ on this machine")
 def test_monitoring_recorder_restarts_events_at_each_test(tmp_path: Path) -> None:
     (tmp_path / "helper.py").write_text(HELPER)
+    (tmp_path / "twin.py").write_text(HELPER)  # equal code objects in another file
     script = textwrap.dedent(
         f"""
         import sys
         sys.path[:0] = [{str(Path(__file__).resolve().parents[2])!r}, {str(tmp_path)!r}]
         from pathlib import Path
         from pytest_orchestra.selection.recorder import MonitoringRecorder, ProjectFiles
-        import helper
+        import helper, twin
         recorder = MonitoringRecorder(ProjectFiles(Path({str(tmp_path)!r})))
         recorder.start()
         recorder.switch("one"); helper.shared(2)
-        recorder.switch("two"); helper.shared(2); helper.shared(0)
+        recorder.switch("two"); helper.shared(2); helper.shared(0); twin.shared(0)
         data = recorder.stop()
-        print({{c: sorted(l) for c, f in data.items() for l in f.values()}})
+        print(sorted((c, Path(f).name, sorted(l)) for c, files in data.items() for f, l in files.items()))
         """
     )
     python = _python_with_monitoring()
     assert python is not None
     out = subprocess.run([python, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "{'one': [2, 3], 'two': [2, 3, 4]}"
+    assert out.strip() == str([
+        ("one", "helper.py", [2, 3]), ("two", "helper.py", [2, 3, 4]), ("two", "twin.py", [2, 4]),
+    ])
 
 
 def test_open_recorder_notes_project_files_read_not_written(tmp_path: Path) -> None:
