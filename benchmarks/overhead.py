@@ -94,16 +94,20 @@ def module_source(index: int) -> str:
     return "".join(parts)
 
 
-def generate_suite(root: Path) -> int:
-    """Write the suite under ``root``; returns the number of tests written."""
+def generate_suite(root: Path, test_count: int = MODULE_COUNT * TESTS_PER_MODULE) -> int:
+    """Write the suite under ``root``; returns the number of tests written.
+
+    ``test_count`` is rounded up to whole modules of TESTS_PER_MODULE tests.
+    """
+    module_count = max(1, -(-test_count // TESTS_PER_MODULE))
     tests = root / "tests"
     tests.mkdir(parents=True)
     (root / "conftest.py").write_text(CONFTEST, encoding="utf-8")
     # A pytest.ini pins the rootdir so no config above the temp dir is picked up.
     (root / "pytest.ini").write_text("[pytest]\ntestpaths = tests\n", encoding="utf-8")
-    for index in range(MODULE_COUNT):
+    for index in range(module_count):
         (tests / f"test_generated_{index:02d}.py").write_text(module_source(index), encoding="utf-8")
-    return MODULE_COUNT * TESTS_PER_MODULE
+    return module_count * TESTS_PER_MODULE
 
 
 def pytest_command(with_plugin: bool, workers: int) -> List[str]:
@@ -162,10 +166,10 @@ def plugin_is_installed() -> bool:
     return probe.returncode == 0
 
 
-def measure(runs: int, workers: int, log: bool) -> Dict[str, object]:
+def measure(runs: int, workers: int, log: bool, tests: int) -> Dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="orchestra-overhead-") as temp:
         root = Path(temp)
-        test_count = generate_suite(root)
+        test_count = generate_suite(root, tests)
         variants = {"baseline": pytest_command(False, workers), "plugin": pytest_command(True, workers)}
         for name, command in variants.items():
             if log:
@@ -220,11 +224,11 @@ def callgrind_command(command: Sequence[str], out_file: Path) -> List[str]:
     return ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", *command]
 
 
-def measure_instructions(workers: int, log: bool) -> Dict[str, object]:
+def measure_instructions(workers: int, log: bool, tests: int) -> Dict[str, object]:
     """Instructions executed by each variant, counted by callgrind (one run each, in parallel)."""
     with tempfile.TemporaryDirectory(prefix="orchestra-overhead-") as temp:
         root = Path(temp)
-        test_count = generate_suite(root)
+        test_count = generate_suite(root, tests)
         variants = {"baseline": pytest_command(False, workers), "plugin": pytest_command(True, workers)}
         for name, command in variants.items():
             # Caches bytecode (and the plugin's history) as a user's second run would find them.
@@ -270,6 +274,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="timed runs of each variant (default 7)")
     parser.add_argument("--workers", type=int, default=0, help="run both variants with pytest-xdist -n N")
+    parser.add_argument(
+        "--tests",
+        type=int,
+        default=MODULE_COUNT * TESTS_PER_MODULE,
+        help=f"size of the generated suite, in whole modules of {TESTS_PER_MODULE} tests "
+        f"(default {MODULE_COUNT * TESTS_PER_MODULE}; the target is judged at that size)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     parser.add_argument(
         "--callgrind",
@@ -286,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     RUN_ENV = run_environment(args.keep_no_bytecode)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.tests < 1:
+        parser.error("--tests must be at least 1")
     if not plugin_is_installed():
         print("overhead: pytest_orchestra is not importable; install it (pip install -e .) first", file=sys.stderr)
         return 2
@@ -294,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if shutil.which("valgrind") is None:
             print("overhead: --callgrind needs valgrind on PATH", file=sys.stderr)
             return 2
-        result = measure_instructions(args.workers, log=not args.json)
+        result = measure_instructions(args.workers, log=not args.json, tests=args.tests)
         if args.json:
             print(json.dumps(result, indent=2))
         else:
@@ -305,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"ratio plugin/baseline: {result['ratio']:.3f} ({verdict} the {TARGET_RATIO} target)")
         return 0
 
-    result = measure(args.runs, args.workers, log=not args.json)
+    result = measure(args.runs, args.workers, log=not args.json, tests=args.tests)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -8,7 +8,7 @@ objects, which xdist does not carry).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from pytest_orchestra.records import FAILING_OUTCOMES, OUTCOMES, TestRecord
 
@@ -68,17 +68,21 @@ def failure_location(report: Any, rootdir: Path) -> Optional[Tuple[str, int]]:
     return None
 
 
-def _new_record(report: Any) -> TestRecord:
-    tags = getattr(report, "orchestra", None) or {}
+def _new_record(report: Any, nodeid: str, when: str) -> TestRecord:
+    start = float(getattr(report, "start", 0.0) or 0.0)
+    worker = getattr(report, "worker_id", None)
+    tags = getattr(report, "orchestra", None)
+    if not tags:  # most tests: no app, matrix cell or tracked marker
+        return TestRecord(nodeid, "passed", when, 0.0, start, worker=worker)
     return TestRecord(
-        nodeid=report.nodeid,
+        nodeid=nodeid,
         outcome="passed",
-        phase=report.when,
-        start=float(getattr(report, "start", 0.0) or 0.0),
+        phase=when,
+        start=start,
         app=tags.get("app"),
         matrix=dict(tags.get("matrix") or {}),
         markers=tuple(tags.get("markers") or ()),
-        worker=getattr(report, "worker_id", None),
+        worker=worker,
     )
 
 
@@ -106,41 +110,52 @@ class TestRecordBuilder:
         self._open: Dict[str, Tuple[TestRecord, List[Any]]] = {}
 
     def add(self, report: Any) -> Optional[Tuple[TestRecord, List[Any]]]:
-        """Take one phase report; return the finished record after its teardown.
+        """Take one phase report; return the finished record after its teardown."""
+        finished: List[Tuple[TestRecord, List[Any]]] = []
+        self.add_all((report,), finished.append)
+        return finished[0] if finished else None
 
-        Called for every phase of every test, so the passing case is kept short.
+    def add_all(self, reports: Iterable[Any], finish: Callable[[Tuple[TestRecord, List[Any]]], Any]) -> None:
+        """Take phase reports in the order they were logged; ``finish`` each record after its teardown.
+
+        Runs once for every phase of every test, so the passing phase is kept short.
         """
-        nodeid = report.nodeid
-        when = report.when
-        entry = self._open.get(nodeid)
-        if entry is None:
-            entry = self._open[nodeid] = (_new_record(report), [])
-        record, reports = entry
-        reports.append(report)
-        record.duration += report.duration or 0.0
-        if report.outcome == "rerun":
-            # An attempt that a retry replaced: it counts in time, not in outcome.
-            return None
-        if report.passed and not hasattr(report, "wasxfail"):
-            if when == "call" and record.outcome == "passed":
-                record.phase = "call"
-        else:
-            outcome = phase_outcome(report)
-            if _decides(outcome, record.outcome, when):
-                record.outcome = outcome
-                # xdist reports a crashed worker's test with the phase "???".
-                record.phase = when if when in KNOWN_PHASES else "crash"
-                record.message = one_line_reason(report)
-                if outcome in FAILING_OUTCOMES:
-                    record.location = failure_location(report, self.rootdir)
-        if when == "teardown":
-            del self._open[nodeid]
-            attempts = getattr(report, "orchestra_attempts", None)
-            if attempts:
-                record.attempts = int(attempts)
-                record.flaky = bool(getattr(report, "orchestra_passed_on_retry", False))
-            return entry
-        return None
+        open_entries = self._open
+        for report in reports:
+            nodeid = report.nodeid
+            when = report.when
+            entry = open_entries.get(nodeid)
+            if entry is None:
+                entry = open_entries[nodeid] = (_new_record(report, nodeid, when), [])
+            record, phase_reports = entry
+            phase_reports.append(report)
+            record.duration += report.duration or 0.0
+            outcome = report.outcome
+            if outcome == "rerun":
+                # An attempt that a retry replaced: it counts in time, not in outcome.
+                continue
+            if outcome == "passed" and not hasattr(report, "wasxfail"):
+                if when == "call" and record.outcome == "passed":
+                    record.phase = "call"
+            else:
+                self._fold_phase(record, report, when)
+            if when == "teardown":
+                del open_entries[nodeid]
+                attempts = getattr(report, "orchestra_attempts", None)
+                if attempts:
+                    record.attempts = int(attempts)
+                    record.flaky = bool(getattr(report, "orchestra_passed_on_retry", False))
+                finish(entry)
+
+    def _fold_phase(self, record: TestRecord, report: Any, when: str) -> None:
+        outcome = phase_outcome(report)
+        if _decides(outcome, record.outcome, when):
+            record.outcome = outcome
+            # xdist reports a crashed worker's test with the phase "???".
+            record.phase = when if when in KNOWN_PHASES else "crash"
+            record.message = one_line_reason(report)
+            if outcome in FAILING_OUTCOMES:
+                record.location = failure_location(report, self.rootdir)
 
     def drain(self) -> List[Tuple[TestRecord, List[Any]]]:
         """Records of tests whose teardown never came (a crashed worker, an interrupt)."""

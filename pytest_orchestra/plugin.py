@@ -140,9 +140,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
         register_runners(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
     if config.pluginmanager.hasplugin("pytest-bdd"):
-        from pytest_orchestra.runners.bdd import GherkinTags
+        from pytest_orchestra.gherkin import LazyGherkinTags
 
-        config.pluginmanager.register(GherkinTags(workflow.matrix.dimensions), GherkinTags.name)
+        config.pluginmanager.register(LazyGherkinTags(workflow.matrix.dimensions), LazyGherkinTags.name)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -7,10 +7,14 @@ and the gate evaluate them.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import field
+from operator import attrgetter
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from pytest_orchestra.plainclass import plainclass
+
+_OUTCOME = attrgetter("outcome")
 
 #: Outcomes a test record can have, worst first (used to fold the phases of one test).
 OUTCOMES: Tuple[str, ...] = ("error", "failed", "xpassed", "xfailed", "skipped", "passed")
@@ -197,13 +201,10 @@ def success_rate(tests: Iterable[TestRecord]) -> Optional[float]:
 
     ``None`` when nothing executed (a run of only skips has no rate).
     """
-    executed = succeeded = 0
-    for test in tests:
-        if test.outcome == "skipped":
-            continue
-        executed += 1
-        if test.outcome in SUCCESS_OUTCOMES:
-            succeeded += 1
+    # Counted in C (map + Counter): this runs over every test of the run, more than once.
+    counts = Counter(map(_OUTCOME, tests))
+    executed = sum(counts.values()) - counts.get("skipped", 0)
+    succeeded = sum(counts.get(outcome, 0) for outcome in SUCCESS_OUTCOMES)
     return succeeded / executed if executed else None
 
 
@@ -213,6 +214,6 @@ DISPLAY_ORDER: Tuple[str, ...] = ("failed", "error", "passed", "skipped", "xfail
 
 def count_outcomes(tests: Iterable[TestRecord]) -> Dict[str, int]:
     counts = {name: 0 for name in DISPLAY_ORDER}
-    for test in tests:
-        counts[test.outcome] = counts.get(test.outcome, 0) + 1
+    for outcome, count in Counter(map(_OUTCOME, tests)).items():
+        counts[outcome] = counts.get(outcome, 0) + count
     return counts

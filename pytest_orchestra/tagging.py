@@ -13,6 +13,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 import pytest
 
+from pytest_orchestra.marks import MarkerNames, closest_marker
 from pytest_orchestra.matrix.plugin import cell_of
 
 TAGS_KEY = pytest.StashKey[Dict[str, Any]]()
@@ -34,16 +35,15 @@ class AppResolver:
 
 
 def item_tags(
-    item: pytest.Item, resolver: AppResolver, tracked_markers: Iterable[str], rootdir: Path
+    item: pytest.Item,
+    resolver: AppResolver,
+    tracked_markers: Iterable[str],
+    rootdir: Path,
+    marker_names: Optional[MarkerNames] = None,
 ) -> Dict[str, Any]:
     tags: Dict[str, Any] = {}
-    # One walk over the item's markers (closest first) instead of one per name.
-    app_marker = None
-    names = set()
-    for marker in item.iter_markers():
-        if marker.name == "app" and app_marker is None:
-            app_marker = marker
-        names.add(marker.name)
+    names = (marker_names or MarkerNames()).of(item)
+    app_marker = closest_marker(item, "app") if "app" in names else None
     if app_marker is not None and app_marker.args:
         tags["app"] = str(app_marker.args[0])
     elif resolver.globs:
@@ -85,8 +85,9 @@ class ItemTagger:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: Sequence[pytest.Item]) -> None:
         tagged = False
+        marker_names = MarkerNames()
         for item in items:
-            tags = item_tags(item, self.resolver, self.tracked_markers, self.rootdir)
+            tags = item_tags(item, self.resolver, self.tracked_markers, self.rootdir, marker_names)
             if tags:
                 item.stash[TAGS_KEY] = tags
                 tagged = True

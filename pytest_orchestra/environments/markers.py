@@ -9,6 +9,8 @@ from typing import List
 
 import pytest
 
+from pytest_orchestra.marks import MarkerNames
+
 
 def marked_names(item: pytest.Item) -> List[str]:
     names: List[str] = []
@@ -31,7 +33,8 @@ class UndeclaredEnvironments:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: List[pytest.Item]) -> None:
-        if any(item.get_closest_marker("env") is not None for item in items):
+        names = MarkerNames()
+        if any("env" in names.of(item) for item in items):
             if not self.pluginmanager.has_plugin(UndeclaredEnvironmentGuard.name):
                 self.pluginmanager.register(UndeclaredEnvironmentGuard(), UndeclaredEnvironmentGuard.name)
 

@@ -222,6 +222,8 @@ def test_insert_batches(run_id: str, tests: Sequence[TestRecord]) -> List[Tuple[
     for test in tests:
         if test.category is None and test.app is None and test.location is None and test.worker is None:
             wanted = INSERT_TEST_WITHOUT_NULLS
+            matrix = test.matrix
+            markers = test.markers
             row: Tuple[object, ...] = (
                 run_id,
                 test.nodeid,
@@ -230,11 +232,11 @@ def test_insert_batches(run_id: str, tests: Sequence[TestRecord]) -> List[Tuple[
                 test.duration,
                 test.start,
                 test.attempts,
-                _encode_matrix(tuple(test.matrix.items())),
-                _encode_markers(tuple(test.markers)),
+                _encode_matrix(tuple(matrix.items())) if matrix else _EMPTY_MATRIX,
+                _encode_markers(tuple(markers)) if markers else _EMPTY_MARKERS,
                 test.message,
-                int(test.flaky),
-                int(test.quarantined),
+                1 if test.flaky else 0,
+                1 if test.quarantined else 0,
             )
         else:
             wanted = INSERT_TEST
@@ -287,6 +289,11 @@ def _encode_matrix(items: Tuple[Tuple[str, str], ...]) -> str:
 @functools.lru_cache(maxsize=1024)
 def _encode_markers(names: Tuple[str, ...]) -> str:
     return _to_json(list(names))
+
+
+#: Most tests have neither a matrix cell nor tracked markers.
+_EMPTY_MATRIX = _to_json({})
+_EMPTY_MARKERS = _to_json([])
 
 
 @functools.lru_cache(maxsize=1024)

@@ -6,6 +6,7 @@ from typing import Any, Dict, Optional
 
 import pytest
 
+from pytest_orchestra.marks import closest_marker
 from pytest_orchestra.matrix.cells import MatrixCell, MatrixContext, MatrixError, expand_cells, marker_dimensions
 
 #: The parametrized argument that carries a test's cell.
@@ -19,7 +20,7 @@ class MatrixPlugin:
         self.spec = matrix_spec
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        marker = metafunc.definition.get_closest_marker("matrix")
+        marker = closest_marker(metafunc.definition, "matrix")
         if marker is None:
             return
         where = metafunc.definition.nodeid

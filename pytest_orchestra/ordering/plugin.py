@@ -29,6 +29,7 @@ from pytest_orchestra.ordering.config import (
     ordering_spec,
     sharding_spec,
 )
+from pytest_orchestra.marks import MarkerNames
 from pytest_orchestra.tagging import AppResolver
 
 if TYPE_CHECKING:
@@ -110,8 +111,12 @@ def _shared_dir(config: pytest.Config) -> Optional[Path]:
 # --- collection ---------------------------------------------------------------------
 
 
-def _has_ordering_marker(item: pytest.Item) -> bool:
-    return any(marker.name in ORDERING_MARKERS for marker in item.iter_markers())
+ORDERING_MARKER_NAMES = frozenset(ORDERING_MARKERS)
+
+
+def _any_ordering_marker(items: Sequence[pytest.Item]) -> bool:
+    names = MarkerNames()
+    return any(not ORDERING_MARKER_NAMES.isdisjoint(names.of(item)) for item in items)
 
 
 def _markers(item: pytest.Item) -> Tuple[Tuple[str, ...], Tuple["Reference", ...]]:
@@ -167,7 +172,7 @@ class OrderingPlugin:
         return result
 
     def _arrange(self, collected: List[pytest.Item], items: List[pytest.Item]) -> None:
-        if not self.app_dependencies and self.shard is None and not any(map(_has_ordering_marker, collected)):
+        if not self.app_dependencies and self.shard is None and not _any_ordering_marker(collected):
             return  # the common case costs one walk over each item's markers
         # The order as other plugins left it (a shuffle included), then what they deselected:
         # references still resolve against everything collected.
@@ -414,6 +419,10 @@ class OrderingRecorder:
     def __init__(self, shard: Optional["ShardRequest"]) -> None:
         self.shard = shard
         self.dependency_skipped: List[Dict[str, str]] = []
+
+    def orchestra_wants_record(self, record: "TestRecord") -> bool:
+        """Whether :meth:`pytest_orchestra_test_recorded` can change ``record`` (see reporting's ``record_filters``)."""
+        return record.outcome == "skipped"
 
     def pytest_orchestra_test_recorded(self, config: pytest.Config, record: "TestRecord",
                                        reports: Sequence[Any]) -> None:

@@ -159,10 +159,12 @@ def render_events(result: RunResult) -> str:
     # copy that state per test (the same digest as span_id_for).
     span_hash = blake2b(f"{run_id}\0".encode("utf-8"), digest_size=8, person=b"orch-span")
     encode = _encode_string
+    # Outcome and phase come from a small vocabulary: their JSON is looked up, not encoded.
+    words: Dict[str, str] = {}
     for test in result.tests:
         name = encode(test.nodeid)
-        start = _nanos(test.start or fallback_start)
-        end = start + _nanos(test.duration)
+        start = int(round((test.start or fallback_start) * _NANOS))  # _nanos(), inlined
+        end = start + int(round(test.duration * _NANOS))
         outcome = test.outcome
         if outcome in FAILING_OUTCOMES:
             status = f'"ERROR","message":{encode(failure_reason(test))}'
@@ -170,10 +172,17 @@ def render_events(result: RunResult) -> str:
             status = '"UNSET","message":""'
         else:
             status = '"OK","message":""'
+        phase = test.phase
+        outcome_json = words.get(outcome)
+        if outcome_json is None:
+            outcome_json = words[outcome] = encode(outcome)
+        phase_json = words.get(phase)
+        if phase_json is None:
+            phase_json = words[phase] = encode(phase)
         attributes = (
             f'"test.case.name":{name}'
             f',"test.case.result.status":"{_RESULT_STATUS.get(outcome, "pass")}"'
-            f',"orchestra.outcome":{encode(outcome)},"orchestra.phase":{encode(test.phase)}'
+            f',"orchestra.outcome":{outcome_json},"orchestra.phase":{phase_json}'
         )
         if test.app:
             attributes += f',"orchestra.app":{encode(test.app)}'

@@ -2,7 +2,10 @@
 
 Registered only in the process that sees every report (no xdist, or the xdist
 controller), so records and reports are written once. Per-test work is kept
-to folding reports; history rows are written in batches.
+to keeping the report: reports are folded into records, and the records
+written to history, in batches (every ``FOLD_EVERY_REPORTS`` reports or
+``FLUSH_EVERY_SECONDS``, whichever comes first), so a killed run keeps what it
+finished up to the last batch.
 """
 
 from __future__ import annotations
@@ -11,22 +14,25 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 
 from pytest_orchestra.collector import TestRecordBuilder, collection_error_record
 from pytest_orchestra.gates import GATE_FAILED_EXIT_CODE, evaluate_gates
-from pytest_orchestra.records import GateVerdict, RunRecord, RunResult, TestRecord, count_outcomes, success_rate
+from pytest_orchestra.records import FAILING_OUTCOMES, GateVerdict, RunRecord, RunResult, TestRecord, count_outcomes, success_rate
 from pytest_orchestra.runinfo import detect_trigger, git_state, new_run_id
 
 if TYPE_CHECKING:
     from pytest_orchestra.history import HistoryStore
     from pytest_orchestra.settings import OrchestraSettings
 
-#: Flush finished test records to the history database this often.
-FLUSH_EVERY_RECORDS = 500
+#: Fold the phase reports received so far into records, and write those to the
+#: history database, this often: about every 500 tests, and at least every 2 seconds.
+FOLD_EVERY_REPORTS = 1500
 FLUSH_EVERY_SECONDS = 2.0
+
+_monotonic = time.monotonic
 
 #: Exit statuses after which a run counts as complete.
 COMPLETE_EXIT_STATUSES = frozenset({0, 1, 5, GATE_FAILED_EXIT_CODE})
@@ -40,6 +46,8 @@ class RunRecorder:
         self.builder = TestRecordBuilder(settings.rootdir)
         self.records: List[TestRecord] = []
         self.pending: List[TestRecord] = []
+        #: Phase reports not folded into records yet (see FOLD_EVERY_REPORTS).
+        self.unfolded: List[Any] = []
         self.collect_errors: set[str] = set()
         self.store: Optional["HistoryStore"] = None
         self.run: Optional[RunRecord] = None
@@ -47,7 +55,9 @@ class RunRecorder:
         self.report_path: Optional[Path] = None
         self.notes: List[str] = []
         self.annotations: List[str] = []
-        self._last_flush = time.monotonic()
+        self._next_flush = _monotonic() + FLUSH_EVERY_SECONDS
+        #: While folding: see :func:`record_filters`.
+        self._record_filters: Optional[List[Any]] = None
 
     # -- session lifecycle -------------------------------------------------------------
 
@@ -72,9 +82,27 @@ class RunRecorder:
         self.config.hook.pytest_orchestra_run_started(config=self.config, run=self.run)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        finished = self.builder.add(report)
-        if finished is not None:
-            self._finish_record(*finished)
+        # Called for every phase of every test: keep the report, fold later. Never right
+        # after a failing report: pytest_exception_interact may still add to it (triage's evidence).
+        unfolded = self.unfolded
+        unfolded.append(report)
+        if (len(unfolded) >= FOLD_EVERY_REPORTS or _monotonic() >= self._next_flush) and report.outcome != "failed":
+            self._fold()
+            self._flush()
+
+    def _fold(self) -> None:
+        """Turn the reports received so far into records (those whose teardown came)."""
+        unfolded, self.unfolded = self.unfolded, []
+        if not unfolded:
+            return
+        self._record_filters = record_filters(self.config.hook.pytest_orchestra_test_recorded)
+        try:
+            self.builder.add_all(unfolded, self._finish_entry)
+        finally:
+            self._record_filters = None
+
+    def _finish_entry(self, entry: Tuple[TestRecord, List[Any]]) -> None:
+        self._finish_record(entry[0], entry[1])
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if not report.failed:
@@ -83,29 +111,35 @@ class RunRecorder:
         if record.nodeid in self.collect_errors:
             return
         self.collect_errors.add(record.nodeid)
+        self._fold()  # records stay in the order pytest reported them
         self._finish_record(record, [report])
 
     def _finish_record(self, record: TestRecord, reports: Sequence[Any]) -> None:
         if record.message:
             record.message = self.redactor.redact(record.message)
-        self.config.hook.pytest_orchestra_test_recorded(config=self.config, record=record, reports=reports)
+        filters = self._record_filters
+        if filters is None:
+            self.config.hook.pytest_orchestra_test_recorded(config=self.config, record=record, reports=reports)
+        else:
+            for wants in filters:
+                if wants(record):
+                    self.config.hook.pytest_orchestra_test_recorded(config=self.config, record=record, reports=reports)
+                    break
         self.records.append(record)
-        if self.store is None:
-            return
-        self.pending.append(record)
-        if len(self.pending) >= FLUSH_EVERY_RECORDS or time.monotonic() - self._last_flush > FLUSH_EVERY_SECONDS:
-            self._flush()
+        if self.store is not None:
+            self.pending.append(record)
 
     def _flush(self) -> None:
         if self.store is not None and self.pending and self.run is not None:
             self.store.add_tests(self.run.run_id, self.pending)
         self.pending = []
-        self._last_flush = time.monotonic()
+        self._next_flush = _monotonic() + FLUSH_EVERY_SECONDS
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         run = self.run
         if run is None:  # sessionstart never ran (a usage error before it)
             return
+        self._fold()
         for record, reports in self.builder.drain():
             self._finish_record(record, reports)
         run.ended = time.time()
@@ -120,7 +154,7 @@ class RunRecorder:
         )
         result.gate = self._evaluate_gate(result)
         status = int(session.exitstatus)
-        failing = [r for r in self.records if r.failed]
+        failing = [r for r in self.records if r.outcome in FAILING_OUTCOMES]
         if status == pytest.ExitCode.TESTS_FAILED and failing and all(r.quarantined for r in failing):
             # Quarantined tests still run and are reported, but fail nothing.
             session.exitstatus = status = pytest.ExitCode.OK
@@ -255,6 +289,25 @@ class RunRecorder:
             terminalreporter.write_line(line, **_style(line))
         for note in self.notes:
             terminalreporter.write_line(note, yellow=True)
+
+
+def record_filters(hook: Any) -> Optional[List[Any]]:
+    """When every implementation of ``pytest_orchestra_test_recorded`` says which records it
+    acts on, those predicates; else ``None`` (call the hook for every record).
+
+    The plugin's own implementations (triage, ordering) act on few records (failures,
+    skips) and define ``orchestra_wants_record(record) -> bool`` saying so. A record none
+    of them wants is not passed through the hook at all: a call that would change
+    nothing costs more than the rest of the record's bookkeeping. Any other
+    implementation (a user's conftest) gets every record, as documented.
+    """
+    filters: List[Any] = []
+    for impl in hook.get_hookimpls():
+        wants = getattr(impl.plugin, "orchestra_wants_record", None)
+        if wants is None:
+            return None
+        filters.append(wants)
+    return filters
 
 
 def summary_lines(result: RunResult, report_path: Optional[Path], rootdir: Path) -> List[str]:

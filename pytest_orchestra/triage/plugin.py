@@ -46,12 +46,16 @@ class EvidenceCollector:
     the report; the evidence waits here until the report is logged, where a
     ``tryfirst`` logreport attaches it before xdist serializes the report. (A
     makereport wrapper would do it in one place, but costs every passing phase
-    a generator.)
+    a generator.) That logreport lives on :class:`EvidenceAttacher`, registered
+    on the first failure: a green run pays for no logreport call at all.
     """
 
-    def __init__(self, rootdir: Path, test_file_patterns: Sequence[str]) -> None:
+    def __init__(
+        self, rootdir: Path, test_file_patterns: Sequence[str], pluginmanager: Optional[Any] = None
+    ) -> None:
         self.rootdir = rootdir
         self.test_file_patterns = tuple(test_file_patterns)
+        self.pluginmanager = pluginmanager
         self._pending: Dict[tuple, tuple] = {}
 
     @pytest.hookimpl(tryfirst=True)
@@ -69,6 +73,9 @@ class EvidenceCollector:
             evidence = None
         markers = sorted({m.name for m in item.iter_markers()})
         self._pending[(item.nodeid, call.when)] = (evidence, markers)
+        manager = self.pluginmanager
+        if manager is not None and not manager.has_plugin(EvidenceAttacher.name):
+            manager.register(EvidenceAttacher(self), EvidenceAttacher.name)
         return None
 
     def attach(self, report: Any) -> Any:
@@ -81,10 +88,56 @@ class EvidenceCollector:
             report.orchestra_markers = markers
         return report
 
+
+class EvidenceAttacher:
+    """The logreport half of :class:`EvidenceCollector`, registered once a phase has failed."""
+
+    name = "orchestra-evidence-attach"
+
+    def __init__(self, collector: EvidenceCollector) -> None:
+        self.collector = collector
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if self._pending:
-            self.attach(report)
+        if self.collector._pending:
+            self.collector.attach(report)
+
+
+class InProcessEvidence:
+    """:class:`EvidenceCollector` for a process that also records the run, without retries.
+
+    pytest calls ``pytest_exception_interact`` only for a failing phase (not a
+    skip or xfail), right after logging its report; the recorder folds reports
+    into records later (never right after a failing report), so evidence put
+    on the report here is there when triage reads it, and a passing phase costs
+    no hook call at all. Not for xdist workers, which serialize a report as
+    soon as it is logged, nor for retries, which read evidence before logging.
+    """
+
+    name = "orchestra-evidence"
+
+    def __init__(self, rootdir: Path, test_file_patterns: Sequence[str]) -> None:
+        self.rootdir = rootdir
+        self.test_file_patterns = tuple(test_file_patterns)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_exception_interact(self, node: Any, call: Any, report: Any) -> None:
+        if not isinstance(report, pytest.TestReport) or not report.failed:
+            return
+        excinfo = call.excinfo
+        if excinfo is None or excinfo.errisinstance(_NOT_FAILURES):
+            return
+        from pytest_orchestra.triage.evidence import evidence_from_excinfo
+
+        try:
+            evidence: Optional[Dict[str, Any]] = evidence_from_excinfo(
+                excinfo, rootdir=self.rootdir, test_file_patterns=self.test_file_patterns
+            ).to_dict()
+        except Exception:  # noqa: BLE001 - evidence is best effort; the longrepr fallback remains
+            evidence = None
+        if evidence is not None:
+            report.orchestra_evidence = evidence
+        report.orchestra_markers = sorted({m.name for m in node.iter_markers()})
 
 
 def _not_failures() -> tuple:
@@ -179,6 +232,10 @@ class TriageController:
             self.quarantine = QuarantineList.load(path, today=date.today())
         except QuarantineError as exc:
             raise pytest.UsageError(str(exc)) from None
+
+    def orchestra_wants_record(self, record: TestRecord) -> bool:
+        """Whether :meth:`pytest_orchestra_test_recorded` can change ``record`` (see reporting's ``record_filters``)."""
+        return self.quarantine is not None or record.failed or record.flaky
 
     def pytest_orchestra_test_recorded(self, record: TestRecord, reports: Sequence[Any]) -> None:
         if self.quarantine is not None and self.quarantine.active(record.nodeid) is not None:
@@ -453,8 +510,11 @@ def register_triage(
     classify = make_classify(config, triage, model_path)
     if runs_tests:
         patterns = config.getini("python_files") or ["test_*.py", "*_test.py"]
-        collector = EvidenceCollector(settings.rootdir, patterns)
-        config.pluginmanager.register(collector, "orchestra-evidence")
+        if is_controller and retries.max == 0:
+            config.pluginmanager.register(InProcessEvidence(settings.rootdir, patterns), InProcessEvidence.name)
+        else:
+            collector = EvidenceCollector(settings.rootdir, patterns, config.pluginmanager)
+            config.pluginmanager.register(collector, "orchestra-evidence")
         if retries.max > 0:
             from pytest_orchestra.triage.retries import RetryRunner
 

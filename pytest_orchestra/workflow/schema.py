@@ -190,15 +190,24 @@ class Str(Node):
         expected: Optional[str] = None,
     ) -> None:
         self.description = description
-        self.pattern = re.compile(pattern) if pattern else None
+        # Compiled on first use: dozens of these are built on every start, most never validate.
+        self._pattern_text = pattern or None
+        self._pattern: Optional[re.Pattern[str]] = None
         self.non_empty = non_empty
         self.expected = expected or ("a non-empty string" if non_empty else "a string")
+
+    @property
+    def pattern(self) -> Optional[re.Pattern[str]]:
+        """The full-match pattern, compiled, or ``None``."""
+        if self._pattern is None and self._pattern_text is not None:
+            self._pattern = re.compile(self._pattern_text)
+        return self._pattern
 
     def validate(self, value: Any, path: str) -> str:
         ok = isinstance(value, str)
         if ok and self.non_empty and not value:
             ok = False
-        if ok and self.pattern is not None and not self.pattern.fullmatch(value):
+        if ok and self._pattern_text is not None and not self.pattern.fullmatch(value):  # type: ignore[union-attr]
             ok = False
         if not ok:
             raise expected_error(path, self.expected, value)

@@ -318,6 +318,10 @@ _sections: Dict[str, Node] = {
 #: A run whose workflow does not use a capability never imports that capability's schema.
 _lazy_sections: Dict[str, str] = {}
 
+#: Every section in the order it was first registered, lazily or not: the JSON Schema lists
+#: them in this order, whatever order earlier code in the process happened to build them in.
+_registration_order: Dict[str, None] = dict.fromkeys(_sections)
+
 
 def register_section(name: str, node: Node) -> None:
     """Make a top-level section available; its validated value lands in ``Workflow.sections``.
@@ -329,6 +333,7 @@ def register_section(name: str, node: Node) -> None:
         raise ValueError(f"section {name!r} is built in and cannot be replaced")
     _lazy_sections.pop(name, None)
     _sections[name] = node
+    _registration_order.setdefault(name, None)
 
 
 def register_lazy_section(name: str, target: str) -> None:
@@ -337,6 +342,7 @@ def register_lazy_section(name: str, target: str) -> None:
         raise ValueError(f"section {name!r} is built in and cannot be replaced")
     _sections.pop(name, None)
     _lazy_sections[name] = target
+    _registration_order.setdefault(name, None)
 
 
 def _section_node(name: str) -> Optional[Node]:
@@ -355,6 +361,7 @@ def unregister_section(name: str) -> None:
         raise ValueError(f"section {name!r} is built in and cannot be removed")
     _sections.pop(name, None)
     _lazy_sections.pop(name, None)
+    _registration_order.pop(name, None)
 
 
 def available_sections() -> List[str]:
@@ -391,7 +398,7 @@ def workflow_json_schema() -> JsonSchema:
     """The registry as a Draft 2020-12 JSON Schema document."""
     for name in list(_lazy_sections):
         _section_node(name)
-    properties: JsonSchema = {name: _sections[name].json_schema() for name in _sections}
+    properties: JsonSchema = {name: _sections[name].json_schema() for name in _registration_order}
     for name in RESERVED_SECTIONS:
         if name not in properties:
             properties[name] = {
