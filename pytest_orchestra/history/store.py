@@ -258,6 +258,14 @@ class HistoryStore:
         return [schema.decode_test(row) for row in rows]
 
     @_guarded(list)
+    def outcomes(self, run_id: str) -> List[Tuple[str, str, bool, bool]]:
+        """(nodeid, outcome, flaky, quarantined) of the run's tests: what ordering by history needs."""
+        rows = self._db.execute(
+            "SELECT nodeid, outcome, flaky, quarantined FROM tests WHERE run_id = ? ORDER BY id", (run_id,)
+        )
+        return [(str(n), str(o), bool(f), bool(q)) for n, o, f, q in rows]
+
+    @_guarded(list)
     def test_history(self, nodeid: str, *, limit: int = 50) -> List[Tuple[RunRecord, TestRecord]]:
         """The test's records in past runs, newest run first."""
         width = len(schema.RUN_COLUMNS)
@@ -402,6 +410,9 @@ class NullHistoryStore:
         return None
 
     def tests(self, run_id: str) -> List[TestRecord]:
+        return []
+
+    def outcomes(self, run_id: str) -> List[Tuple[str, str, bool, bool]]:
         return []
 
     def test_history(self, nodeid: str, *, limit: int = 50) -> List[Tuple[RunRecord, TestRecord]]:

@@ -198,11 +198,13 @@ class SelectionEngine:
 
     def _collected(self, item: Any) -> CollectedTest:
         path = item.nodeid.split("::", 1)[0]
-        markers = frozenset(marker.name for marker in item.iter_markers())
+        # Marker names only matter to always_run; walking them costs on large suites.
+        markers = (frozenset(marker.name for marker in item.iter_markers())
+                   if self.rules.always_run_markers else frozenset())
         watches = None
         item_path = getattr(item, "path", None)
-        if item_path is not None and Path(item_path).is_dir():  # a foreign suite's folder
-            watches = _shown(Path(item_path), self.root)
+        if item_path is not None and not path.endswith(".py") and Path(item_path).is_dir():
+            watches = _shown(Path(item_path), self.root)  # a foreign suite's folder
         return CollectedTest(item.nodeid, path, markers, watches)
 
     def _package_dirs(self) -> frozenset:
@@ -228,7 +230,7 @@ class SelectionEngine:
         store = HistoryStore.open(self.settings.history_path, warn=lambda message: None)
         try:
             last = store.last_run(branch=None)
-            rows = [(t.nodeid, t.outcome, t.flaky, t.quarantined) for t in store.tests(last.run_id)] if last else []
+            rows = store.outcomes(last.run_id) if last else []
             return history_from_records(rows, store.durations())
         finally:
             store.close()

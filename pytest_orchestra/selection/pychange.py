@@ -111,34 +111,22 @@ def analyze_change(old_source: str, new_source: str) -> PythonChange:
 # --- module level -------------------------------------------------------------------
 
 
-def _strip_bodies(tree: ast.AST) -> ast.AST:
-    """A copy of ``tree`` with every function body replaced by ``pass``."""
-
-    class Stripper(ast.NodeTransformer):
-        def _strip(self, node: ast.AST) -> ast.AST:
-            # Keep the header (decorators, arguments, defaults): it runs where the def is.
-            for name in ("decorator_list", "args", "returns"):
-                value = getattr(node, name, None)
-                if isinstance(value, list):
-                    setattr(node, name, [self.visit(item) for item in value])
-                elif isinstance(value, ast.AST):
-                    setattr(node, name, self.visit(value))
-            node.body = [ast.Pass()]  # type: ignore[attr-defined]
-            return node
-
-        visit_FunctionDef = _strip
-        visit_AsyncFunctionDef = _strip
-
-    import copy
-
-    return Stripper().visit(copy.deepcopy(tree))
+def _skeleton(node: object) -> str:
+    """``ast.dump`` of ``node`` with every function body left out (headers kept), without copying."""
+    if isinstance(node, _FUNCTIONS):
+        header = [node.name, _skeleton(node.args), _skeleton(node.decorator_list), _skeleton(node.returns)]
+        return f"{type(node).__name__}({', '.join(header)}, body=...)"
+    if isinstance(node, ast.AST):
+        fields = ", ".join(f"{name}={_skeleton(value)}" for name, value in ast.iter_fields(node))
+        return f"{type(node).__name__}({fields})"
+    if isinstance(node, list):
+        return "[" + ", ".join(_skeleton(item) for item in node) + "]"
+    return repr(node)
 
 
 def _module_level_differences(old_tree: ast.Module, new_tree: ast.Module) -> List[str]:
-    old_skeleton = _strip_bodies(old_tree)
-    new_skeleton = _strip_bodies(new_tree)
-    old_dumps = [ast.dump(stmt) for stmt in old_skeleton.body]  # type: ignore[attr-defined]
-    new_dumps = [ast.dump(stmt) for stmt in new_skeleton.body]  # type: ignore[attr-defined]
+    old_dumps = [_skeleton(stmt) for stmt in old_tree.body]
+    new_dumps = [_skeleton(stmt) for stmt in new_tree.body]
     if old_dumps == new_dumps:
         return []
     differences: List[str] = []
@@ -190,8 +178,8 @@ def changed_names(old_tree: ast.Module, new_tree: ast.Module) -> Optional[Frozen
 
 
 def _differing_names(old: Sequence[ast.stmt], new: Sequence[ast.stmt], *, class_body: bool) -> Set[str]:
-    old_dumps = [ast.dump(_strip_bodies(stmt)) for stmt in old]
-    new_dumps = [ast.dump(_strip_bodies(stmt)) for stmt in new]
+    old_dumps = [_skeleton(stmt) for stmt in old]
+    new_dumps = [_skeleton(stmt) for stmt in new]
     names: Set[str] = set()
     matcher = difflib.SequenceMatcher(a=old_dumps, b=new_dumps, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -360,11 +348,10 @@ def _functions(tree: ast.Module) -> Dict[str, _Function]:
                 while name in found:  # a redefinition: keep both, in order
                     n += 1
                     name = f"{base}#{n}"
-                stripped_body = [_strip_bodies(stmt) for stmt in node.body]
                 found[name] = _Function(
                     qualname=name,
                     node=node,
-                    body_dump=ast.dump(ast.Module(body=stripped_body, type_ignores=[])),  # type: ignore[arg-type]
+                    body_dump=_skeleton(node.body),
                     body_start=node.body[0].lineno,
                     body_end=node.end_lineno or node.body[-1].lineno,
                     def_line=node.lineno,
