@@ -187,13 +187,27 @@ def _differing_names(old: Sequence[ast.stmt], new: Sequence[ast.stmt], *, class_
             continue
         if tag == "replace" and i2 - i1 == j2 - j1:
             for a, b in zip(old[i1:i2], new[j1:j2]):
-                names |= _pair_names(a, b)
+                exported = _all_change(a, b)
+                names |= exported if exported is not None else _pair_names(a, b)
             continue
         for stmt in list(old[i1:i2]) + list(new[j1:j2]):
             names |= _statement_names(stmt)
-    if any(name.startswith("__") and name.endswith("__") for name in names):
+    if any(name.startswith("__") and name.endswith("__") and name != "__all__" for name in names):
         raise _Wide()
     return names
+
+
+def _all_change(a: ast.stmt, b: ast.stmt) -> Optional[Set[str]]:
+    """``__all__`` edited as a literal list of names: it reaches readers of ``__all__`` and of
+    the names that came or went (what ``import *`` now binds or no longer binds)."""
+    values = []
+    for stmt in (a, b):
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                and stmt.targets[0].id == "__all__" and isinstance(stmt.value, (ast.List, ast.Tuple))
+                and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in stmt.value.elts)):
+            return None
+        values.append({e.value for e in stmt.value.elts})  # type: ignore[attr-defined]
+    return {"__all__"} | (values[0] ^ values[1])
 
 
 def _pair_names(a: ast.stmt, b: ast.stmt) -> Set[str]:
@@ -265,9 +279,9 @@ def reader_lines(source: str, names: FrozenSet[str]) -> Optional[Tuple[Set[int],
 
     A read is a name, an attribute, an imported alias or a string equal to one of them
     (``getattr(module, "NAME")``). None when the source does not parse or reaches its
-    module's namespace wholesale (``globals()``, ``vars()``, ``import *``).
+    module's namespace wholesale (``globals()``, ``vars()``, ``locals()``).
     """
-    if not any(name in source for name in names):
+    if not any(name in source for name in names) and not ("__all__" in names and "*" in source):
         return set(), set()
     try:
         tree = ast.parse(source)
@@ -290,9 +304,12 @@ def reader_lines(source: str, names: FrozenSet[str]) -> Optional[Tuple[Set[int],
         elif isinstance(node, ast.Attribute):
             name = node.attr
         elif isinstance(node, ast.alias):
-            if node.name == "*":
-                return None
-            continue
+            # ``from m import *`` binds here what ``m.__all__`` lists, at import time: it reads
+            # ``__all__`` (a name it lists that no longer exists breaks the import). Other names
+            # it copies are found by the same name search where they are read.
+            if node.name != "*" or "__all__" not in names:
+                continue
+            name = "__all__"
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             name = node.value
         if name not in names:

@@ -131,3 +131,35 @@ def test_the_old_line_numbers_are_reported_when_lines_moved_above() -> None:
     moved = "# a new header comment\n\n" + OLD.replace("return x + 1", "return x + 3")
     (line_change,) = change(OLD, moved).line_changes
     assert set(line_change.lines) == {8}
+
+
+def test_the_names_a_module_level_change_binds() -> None:
+    assert change(OLD, OLD.replace("RATE = 3", "RATE = 4")).names == frozenset({"RATE"})
+    assert change(OLD, OLD.replace("    size = 2", "    size = 3")).names == frozenset({"size"})
+    assert change(OLD, OLD.replace("def add(a, b=1):", "def add(a, b=2):")).names == frozenset({"add"})
+    assert change(OLD, OLD.replace("    @staticmethod\n", "")).names == frozenset({"unit"})
+    exported = "__all__ = ['add', 'helper']\n"
+    assert change(exported + OLD, exported.replace("'helper'", "'Box'") + OLD).names == frozenset(
+        {"__all__", "helper", "Box"}
+    )
+    # What may reach users without naming anything: every user.
+    for old_text, new_text in [
+        ('@pytest.fixture(scope="session")', '@pytest.fixture(scope="module")'),
+        ("import math", "import cmath"),
+        ("RATE = 3", "RATE = 3\nprint(RATE)"),
+        ("class Box:", "class Box(dict):"),
+        ("RATE = 3", "__version__ = '1'\nRATE = 3"),
+    ]:
+        assert change(OLD, OLD.replace(old_text, new_text)).names is None, new_text
+
+
+def test_reader_lines_tell_function_bodies_from_import_time() -> None:
+    from pytest_orchestra.selection.pychange import reader_lines
+
+    assert reader_lines(OLD, frozenset({"RATE"})) == ({21}, set())  # ``RATE = 3`` binds, it does not read
+    assert reader_lines("from m import *\nX = RATE\n", frozenset({"RATE"})) == (set(), {2})
+    # A star import reads __all__ at import time: a changed __all__ reaches every user of the importer.
+    assert reader_lines("from m import *\n", frozenset({"__all__", "flip"})) == (set(), {1})
+    assert reader_lines("def f():\n    return globals()['RATE']\n", frozenset({"RATE"})) is None
+    assert reader_lines("x = getattr(m, 'RATE')\n", frozenset({"RATE"})) == (set(), {1})
+    assert reader_lines("nothing here\n", frozenset({"RATE"})) == (set(), set())
