@@ -39,7 +39,25 @@ if TYPE_CHECKING:
 OUTAGE_SHARE = 0.8
 
 
-class EvidenceCollector:
+class _EvidenceReader:
+    """Reads a failure's evidence from its live exception (best effort: the longrepr remains)."""
+
+    def __init__(self, rootdir: Path, test_file_patterns: Sequence[str]) -> None:
+        self.rootdir = rootdir
+        self.test_file_patterns = tuple(test_file_patterns)
+
+    def _evidence(self, excinfo: Any) -> Optional[Dict[str, Any]]:
+        from pytest_orchestra.triage.evidence import evidence_from_excinfo
+
+        try:
+            return evidence_from_excinfo(
+                excinfo, rootdir=self.rootdir, test_file_patterns=self.test_file_patterns
+            ).to_dict()
+        except Exception:  # noqa: BLE001 - evidence is best effort; the longrepr fallback remains
+            return None
+
+
+class EvidenceCollector(_EvidenceReader):
     """Attaches ``orchestra_evidence`` (and the item's marker names) to failing reports.
 
     A plain ``tryfirst`` makereport sees the live exception before pytest builds
@@ -53,8 +71,7 @@ class EvidenceCollector:
     def __init__(
         self, rootdir: Path, test_file_patterns: Sequence[str], pluginmanager: Optional[Any] = None
     ) -> None:
-        self.rootdir = rootdir
-        self.test_file_patterns = tuple(test_file_patterns)
+        super().__init__(rootdir, test_file_patterns)
         self.pluginmanager = pluginmanager
         self._pending: Dict[tuple, tuple] = {}
 
@@ -63,14 +80,7 @@ class EvidenceCollector:
         excinfo = call.excinfo
         if excinfo is None or excinfo.errisinstance(_NOT_FAILURES):
             return None
-        from pytest_orchestra.triage.evidence import evidence_from_excinfo
-
-        try:
-            evidence: Optional[Dict[str, Any]] = evidence_from_excinfo(
-                excinfo, rootdir=self.rootdir, test_file_patterns=self.test_file_patterns
-            ).to_dict()
-        except Exception:  # noqa: BLE001 - evidence is best effort; the longrepr fallback remains
-            evidence = None
+        evidence = self._evidence(excinfo)
         markers = sorted({m.name for m in item.iter_markers()})
         self._pending[(item.nodeid, call.when)] = (evidence, markers)
         manager = self.pluginmanager
@@ -103,7 +113,7 @@ class EvidenceAttacher:
             self.collector.attach(report)
 
 
-class InProcessEvidence:
+class InProcessEvidence(_EvidenceReader):
     """:class:`EvidenceCollector` for a process that also records the run, without retries.
 
     pytest calls ``pytest_exception_interact`` only for a failing phase (not a
@@ -116,10 +126,6 @@ class InProcessEvidence:
 
     name = "orchestra-evidence"
 
-    def __init__(self, rootdir: Path, test_file_patterns: Sequence[str]) -> None:
-        self.rootdir = rootdir
-        self.test_file_patterns = tuple(test_file_patterns)
-
     @pytest.hookimpl(tryfirst=True)
     def pytest_exception_interact(self, node: Any, call: Any, report: Any) -> None:
         if not isinstance(report, pytest.TestReport) or not report.failed:
@@ -127,14 +133,7 @@ class InProcessEvidence:
         excinfo = call.excinfo
         if excinfo is None or excinfo.errisinstance(_NOT_FAILURES):
             return
-        from pytest_orchestra.triage.evidence import evidence_from_excinfo
-
-        try:
-            evidence: Optional[Dict[str, Any]] = evidence_from_excinfo(
-                excinfo, rootdir=self.rootdir, test_file_patterns=self.test_file_patterns
-            ).to_dict()
-        except Exception:  # noqa: BLE001 - evidence is best effort; the longrepr fallback remains
-            evidence = None
+        evidence = self._evidence(excinfo)
         if evidence is not None:
             report.orchestra_evidence = evidence
         report.orchestra_markers = sorted({m.name for m in node.iter_markers()})
