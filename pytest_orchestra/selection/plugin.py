@@ -173,7 +173,9 @@ class MapRecording:
         if self.warning:
             _write_line(self.config, self.warning)
         if getattr(self.lines, "paused_other", False):
-            _write_line(self.config, "orchestra: another coverage measurement was paused while the map recorded")
+            _write_line(self.config, "orchestra: another coverage.py measurement (pytest-cov, coverage run) was "
+                        "paused while the map recorded: its data for this run is incomplete; record the map "
+                        "in a run without it")
 
 
 # --- selecting ------------------------------------------------------------------------

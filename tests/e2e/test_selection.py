@@ -112,15 +112,22 @@ def shop(pytester: pytest.Pytester) -> pytest.Pytester:
     (tests / "test_fixture.py").write_text(TEST_FIXTURE)
     (tests / "prices.csv").write_text("sku,price\na,1\n")
     (pytester.path / "README.md").write_text("# shop\n")
-    (pytester.path / ".gitignore").write_text(".orchestra/\n__pycache__/\n")
+    # stdout, stderr and runpytest-*: what pytester's subprocess runs leave in the project.
+    (pytester.path / ".gitignore").write_text(".orchestra/\n__pycache__/\nstdout\nstderr\nrunpytest-*\n")
     git(pytester.path, "init", "-q", "-b", "main")
     git(pytester.path, "config", "user.email", "qa@example.com")
     git(pytester.path, "config", "user.name", "QA")
     git(pytester.path, "add", "-A")
     git(pytester.path, "commit", "-q", "-m", "shop")
-    result = pytester.runpytest("--orchestra-record-map", "-p", "no:cacheprovider")
+    result = record(pytester, "-p", "no:cacheprovider")
     result.assert_outcomes(passed=ALL)
     return pytester
+
+
+def record(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """Record the map in a child process: the recorder's own coverage.py measurement would
+    otherwise pause this process's (make test's) for the rest of the worker."""
+    return pytester.runpytest_subprocess("--orchestra-record-map", *args)
 
 
 def edit(pytester: pytest.Pytester, path: str, old: str, new: str) -> None:
@@ -277,7 +284,7 @@ def test_audit_runs_everything_and_counts_failures_the_selection_would_miss(
         "import os\n\ndef test_env():\n    assert os.environ.get('SHOP_MODE') != 'broken'\n"
     )
     git(shop.path, "add", "tests/test_env.py")
-    shop.runpytest("--orchestra-record-map", "-p", "no:cacheprovider", "tests/test_env.py")
+    record(shop, "-p", "no:cacheprovider", "tests/test_env.py")
     monkeypatch.setenv("SHOP_MODE", "broken")
     report = shop.path / "audit"
     result = shop.runpytest("--orchestra-audit", "--orchestra-report-dir", str(report), "-p", "no:cacheprovider")
@@ -296,7 +303,7 @@ def test_a_budget_keeps_the_priority_prefix_and_is_labelled_unsafe(shop: pytest.
     (shop.path / "orchestra.yaml").write_text("selection:\n  budget: {max_tests: 2}\n")
     git(shop.path, "add", "orchestra.yaml")
     git(shop.path, "commit", "-q", "-m", "workflow")
-    shop.runpytest("--orchestra-record-map", "-p", "no:cacheprovider")
+    record(shop, "-p", "no:cacheprovider")
     edit(shop, "shop/calc.py", "return x + 1", "return x + 2")
     result = shop.runpytest("--orchestra-changed", "--orchestra-explain", "-p", "no:cacheprovider")
     outcomes = result.parseoutcomes()
@@ -331,7 +338,7 @@ def test_xdist_workers_record_into_one_map_and_select_alike(shop: pytest.Pyteste
 
 
 def test_a_partial_recording_keeps_the_other_tests(shop: pytest.Pytester) -> None:
-    shop.runpytest("--orchestra-record-map", "-p", "no:cacheprovider", "-k", "test_box")
+    record(shop, "-p", "no:cacheprovider", "-k", "test_box")
     edit(shop, "shop/calc.py", "total -= 1", "total -= 2")
     assert selected(shop) == ["tests/test_calc.py::test_big"]
 
@@ -354,7 +361,7 @@ def test_setup_class_lines_count_for_every_test_of_the_class(shop: pytest.Pytest
                 assert self.area > 0
         """
     ))
-    shop.runpytest("--orchestra-record-map", "-p", "no:cacheprovider", "tests/test_class.py")
+    record(shop, "-p", "no:cacheprovider", "tests/test_class.py")
     edit(shop, "shop/calc.py", "return self.size * self.size", "return self.size * 3")
     assert sorted(selected(shop)) == [
         "tests/test_calc.py::test_box", "tests/test_class.py::TestBox::test_area",
@@ -372,7 +379,7 @@ def test_foreign_suites_run_when_a_file_in_their_folder_changes(shop: pytest.Pyt
     git(shop.path, "add", "-A")
     git(shop.path, "commit", "-q", "-m", "legacy checks")
     for _ in range(2):  # the first run learns the suite's cases, the second records them
-        shop.runpytest("--orchestra-record-map", "-p", "no:cacheprovider").assert_outcomes(passed=ALL + 1)
+        record(shop, "-p", "no:cacheprovider").assert_outcomes(passed=ALL + 1)
     (legacy / "expected.txt").write_text("13\n")
     result = shop.runpytest("--orchestra-changed", "--orchestra-explain", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, deselected=ALL)
@@ -401,7 +408,7 @@ def test_data_read_while_a_test_file_is_imported_selects_that_files_tests(shop: 
     ))
     git(shop.path, "add", "-A")
     git(shop.path, "commit", "-q", "-m", "limits")
-    shop.runpytest("--orchestra-record-map", "-p", "no:cacheprovider")
+    record(shop, "-p", "no:cacheprovider")
     (shop.path / "tests" / "limits.json").write_text('{"max": 4}\n')
     result = shop.runpytest("--orchestra-changed", "--orchestra-explain", "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1, passed=1, deselected=ALL)

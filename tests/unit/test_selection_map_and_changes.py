@@ -269,25 +269,28 @@ HELPER = textwrap.dedent(
 )
 
 
-def test_coverage_recorder_credits_a_shared_helper_to_every_test(tmp_path: Path, monkeypatch) -> None:
+def test_coverage_recorder_credits_a_shared_helper_to_every_test(tmp_path: Path) -> None:
     # coveragepy #2200: with the sysmon core a line is credited to the first context only.
-    (tmp_path / "orchestra_shared_helper.py").write_text(HELPER)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    import orchestra_shared_helper as helper
-
-    recorder = CoverageRecorder(ProjectFiles(tmp_path))
-    recorder.start()
-    try:
-        recorder.switch("one")
-        helper.shared(2)
-        recorder.switch("two")
-        helper.shared(2)
-        helper.shared(0)
-    finally:
+    # In a child process: a second coverage.py measurement would pause make test's own.
+    (tmp_path / "helper.py").write_text(HELPER)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path[:0] = [{str(Path(__file__).resolve().parents[2])!r}, {str(tmp_path)!r}]
+        from pathlib import Path
+        from pytest_orchestra.selection.recorder import CoverageRecorder, ProjectFiles
+        import helper
+        recorder = CoverageRecorder(ProjectFiles(Path({str(tmp_path)!r})))
+        recorder.start()
+        recorder.switch("one"); helper.shared(2)
+        recorder.switch("two"); helper.shared(2); helper.shared(0)
         data = recorder.stop()
-    path = str((tmp_path / "orchestra_shared_helper.py").resolve())
-    assert data["one"][path] == {2, 3}
-    assert data["two"][path] == {2, 3, 4}
+        print(sorted((c, Path(f).name, sorted(l)) for c, files in data.items() for f, l in files.items()))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.strip() == str([("one", "helper.py", [2, 3]), ("two", "helper.py", [2, 3, 4])])
 
 
 def _python_with_monitoring() -> Optional[str]:
