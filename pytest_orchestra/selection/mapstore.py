@@ -53,6 +53,11 @@ class MapError(Exception):
     """The map cannot be used; the message says why, in one line."""
 
 
+def _is_lock(error: sqlite3.OperationalError) -> bool:
+    text = str(error)
+    return "locked" in text or "busy" in text
+
+
 def blob_hash(content: bytes) -> str:
     """Git's blob id of ``content``: the same as ``git hash-object``."""
     digest = hashlib.sha1(b"blob %d\0" % len(content))
@@ -145,6 +150,8 @@ class MapStore:
                 store._check()
             return store, warning
         except (sqlite3.Error, MapError) as exc:
+            if isinstance(exc, sqlite3.OperationalError) and _is_lock(exc):
+                raise  # another process holds it (xdist workers saving at once): not unusable
             aside = path.with_name(f"{path.name}.unusable-{time.strftime('%Y%m%dT%H%M%S')}")
             for suffix in ("", "-wal", "-shm"):
                 source = Path(str(path) + suffix)

@@ -163,11 +163,7 @@ class MapRecording:
             commit=git_state(self.settings.rootdir).commit,
         )
         try:
-            store, self.warning = MapStore.open_for_recording(self.map_path)
-            try:
-                store.save(recording)
-            finally:
-                store.close()
+            save_with_retries(self.map_path, recording, self)
         except (OSError, MapError, Exception) as exc:  # never lose the run over the map
             self.warning = f"orchestra: could not write the map {self.map_path}: {exc}"
         if self.warning:
@@ -176,6 +172,30 @@ class MapRecording:
             _write_line(self.config, "orchestra: another coverage.py measurement (pytest-cov, coverage run) was "
                         "paused while the map recorded: its data for this run is incomplete; record the map "
                         "in a run without it")
+
+
+def save_with_retries(map_path: Path, recording: Any, owner: Any, *, attempts: int = 120) -> None:
+    """Save, waiting out other processes (xdist workers, shards on one machine) that hold the map.
+
+    SQLite's busy timeout does not cover every lock (switching to WAL while another
+    process creates the file fails at once), so a locked map is retried for about a minute.
+    """
+    import sqlite3
+
+    from pytest_orchestra.selection.mapstore import MapStore, _is_lock
+
+    for attempt in range(attempts):
+        try:
+            store, owner.warning = MapStore.open_for_recording(map_path)
+            try:
+                store.save(recording)
+            finally:
+                store.close()
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_lock(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
 
 
 # --- selecting ------------------------------------------------------------------------

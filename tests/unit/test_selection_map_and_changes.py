@@ -347,3 +347,27 @@ def test_open_recorder_notes_project_files_read_not_written(tmp_path: Path) -> N
         data = recorder.stop()
     (tmp_path / "data.csv").read_text()  # after stop: not recorded
     assert data == {"t": {str((tmp_path / "data.csv").resolve())}}
+
+
+def test_a_map_another_process_holds_is_waited_for_not_moved_aside(tmp_path: Path) -> None:
+    import sqlite3
+    import threading
+
+    from pytest_orchestra.selection.plugin import save_with_retries
+
+    path = tmp_path / "map.db"
+    (tmp_path / "m.py").write_text("x = 1\n")
+    save(path, recording_of(tmp_path, {"t::a": {"m.py": {1}}}))
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")  # another worker in the middle of its save
+    threading.Timer(1.0, lambda: holder.execute("COMMIT")).start()
+
+    class Owner:
+        warning = None
+
+    save_with_retries(path, recording_of(tmp_path, {"t::b": {"m.py": {1}}}), Owner())
+    holder.close()
+    store = MapStore.open_for_reading(path)
+    assert {name for name, (kind, _) in store.contexts().items() if kind == "test"} == {"t::a", "t::b"}
+    store.close()
+    assert not list(tmp_path.glob("map.db.unusable-*"))
