@@ -112,11 +112,11 @@ class TestRecordBuilder:
     def add(self, report: Any) -> Optional[Tuple[TestRecord, List[Any]]]:
         """Take one phase report; return the finished record after its teardown."""
         finished: List[Tuple[TestRecord, List[Any]]] = []
-        self.add_all((report,), finished.append)
+        self.add_all((report,), lambda record, reports: finished.append((record, reports)))
         return finished[0] if finished else None
 
-    def add_all(self, reports: Iterable[Any], finish: Callable[[Tuple[TestRecord, List[Any]]], Any]) -> None:
-        """Take phase reports in the order they were logged; ``finish`` each record after its teardown.
+    def add_all(self, reports: Iterable[Any], finish: Callable[[TestRecord, List[Any]], Any]) -> None:
+        """Take phase reports in the order they were logged; ``finish(record, its reports)`` after its teardown.
 
         Runs once for every phase of every test, so the passing phase is kept short.
         """
@@ -145,7 +145,7 @@ class TestRecordBuilder:
                 if attempts:
                     record.attempts = int(attempts)
                     record.flaky = bool(getattr(report, "orchestra_passed_on_retry", False))
-                finish(entry)
+                finish(record, phase_reports)
 
     def _fold_phase(self, record: TestRecord, report: Any, when: str) -> None:
         outcome = phase_outcome(report)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, Mapping, Optional, Sequence, Tuple
 
 import pytest
 
-from pytest_orchestra.marks import MarkerNames, closest_marker
-from pytest_orchestra.matrix.plugin import cell_of
+from pytest_orchestra.marks import closest_marker, marker_survey
+from pytest_orchestra.matrix.plugin import CELL_ARGNAME, cell_of
 
 TAGS_KEY = pytest.StashKey[Dict[str, Any]]()
 
@@ -39,10 +39,12 @@ def item_tags(
     resolver: AppResolver,
     tracked_markers: Iterable[str],
     rootdir: Path,
-    marker_names: Optional[MarkerNames] = None,
+    names: Optional[FrozenSet[str]] = None,
 ) -> Dict[str, Any]:
+    """The item's app, matrix cell and tracked markers (``names``: its marker names, when known)."""
     tags: Dict[str, Any] = {}
-    names = (marker_names or MarkerNames()).of(item)
+    if names is None:
+        names = frozenset(marker.name for marker in item.iter_markers())
     app_marker = closest_marker(item, "app") if "app" in names else None
     if app_marker is not None and app_marker.args:
         tags["app"] = str(app_marker.args[0])
@@ -83,11 +85,19 @@ class ItemTagger:
         self.rootdir = rootdir
 
     @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: Sequence[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: Sequence[pytest.Item]) -> None:
+        names_of = marker_survey(config, items).names
+        # An item without these markers, app globs or a matrix cell has no tags: most items.
+        telling = frozenset(("app",) + self.tracked_markers)
+        by_path = bool(self.resolver.globs)
         tagged = False
-        marker_names = MarkerNames()
         for item in items:
-            tags = item_tags(item, self.resolver, self.tracked_markers, self.rootdir, marker_names)
+            names = names_of[id(item)]
+            if not by_path and telling.isdisjoint(names):
+                callspec = getattr(item, "callspec", None)
+                if callspec is None or CELL_ARGNAME not in callspec.params:
+                    continue
+            tags = item_tags(item, self.resolver, self.tracked_markers, self.rootdir, names)
             if tags:
                 item.stash[TAGS_KEY] = tags
                 tagged = True

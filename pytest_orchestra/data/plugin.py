@@ -188,8 +188,10 @@ class DataPlugin:
         return None
 
     @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: Any) -> None:
-        if any(DATA_FIXTURES.intersection(getattr(item, "fixturenames", ())) for item in items):
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: Any) -> None:
+        from pytest_orchestra.marks import marker_survey
+
+        if not DATA_FIXTURES.isdisjoint(marker_survey(config, items).fixtures):
             if not self.config.pluginmanager.has_plugin(DataReportHooks.name):
                 self.config.pluginmanager.register(DataReportHooks(), DataReportHooks.name)
 

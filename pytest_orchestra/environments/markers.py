@@ -9,7 +9,7 @@ from typing import List
 
 import pytest
 
-from pytest_orchestra.marks import MarkerNames
+from pytest_orchestra.marks import marker_survey
 
 
 def marked_names(item: pytest.Item) -> List[str]:
@@ -32,9 +32,8 @@ class UndeclaredEnvironments:
         self.pluginmanager = pluginmanager
 
     @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: List[pytest.Item]) -> None:
-        names = MarkerNames()
-        if any("env" in names.of(item) for item in items):
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: List[pytest.Item]) -> None:
+        if "env" in marker_survey(config, items).seen:
             if not self.pluginmanager.has_plugin(UndeclaredEnvironmentGuard.name):
                 self.pluginmanager.register(UndeclaredEnvironmentGuard(), UndeclaredEnvironmentGuard.name)
 

@@ -18,10 +18,15 @@ class MatrixPlugin:
 
     def __init__(self, matrix_spec: Any) -> None:
         self.spec = matrix_spec
+        #: ``id(node)`` -> whether a module, class or package above a test carries a matrix marker.
+        self._matrix_above: Dict[int, bool] = {}
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        marker = closest_marker(metafunc.definition, "matrix")
-        if marker is None:
+        definition = metafunc.definition
+        if not any(marker.name == "matrix" for marker in definition.own_markers) and not self._above(definition.parent):
+            return  # most functions: their own markers and one look-up per parent
+        marker = closest_marker(definition, "matrix")
+        if marker is None:  # pragma: no cover - _above said a parent has one
             return
         where = metafunc.definition.nodeid
         try:
@@ -38,6 +43,15 @@ class MatrixPlugin:
         if CELL_ARGNAME not in metafunc.fixturenames:
             metafunc.fixturenames.append(CELL_ARGNAME)
         metafunc.parametrize(CELL_ARGNAME, params, indirect=True)
+
+    def _above(self, node: Any) -> bool:
+        if node is None:
+            return False
+        known = self._matrix_above.get(id(node))
+        if known is None:
+            known = any(marker.name == "matrix" for marker in node.own_markers) or self._above(node.parent)
+            self._matrix_above[id(node)] = known
+        return known
 
     @pytest.fixture
     def orchestra_context(self, request: pytest.FixtureRequest) -> MatrixContext:

@@ -29,7 +29,7 @@ from pytest_orchestra.ordering.config import (
     ordering_spec,
     sharding_spec,
 )
-from pytest_orchestra.marks import MarkerNames
+from pytest_orchestra.marks import marker_survey
 from pytest_orchestra.tagging import AppResolver
 
 if TYPE_CHECKING:
@@ -114,9 +114,8 @@ def _shared_dir(config: pytest.Config) -> Optional[Path]:
 ORDERING_MARKER_NAMES = frozenset(ORDERING_MARKERS)
 
 
-def _any_ordering_marker(items: Sequence[pytest.Item]) -> bool:
-    names = MarkerNames()
-    return any(not ORDERING_MARKER_NAMES.isdisjoint(names.of(item)) for item in items)
+def _any_ordering_marker(config: pytest.Config, items: Sequence[pytest.Item]) -> bool:
+    return not ORDERING_MARKER_NAMES.isdisjoint(marker_survey(config, items).seen)
 
 
 def _markers(item: pytest.Item) -> Tuple[Tuple[str, ...], Tuple["Reference", ...]]:
@@ -172,8 +171,8 @@ class OrderingPlugin:
         return result
 
     def _arrange(self, collected: List[pytest.Item], items: List[pytest.Item]) -> None:
-        if not self.app_dependencies and self.shard is None and not _any_ordering_marker(collected):
-            return  # the common case costs one walk over each item's markers
+        if not self.app_dependencies and self.shard is None and not _any_ordering_marker(self.config, collected):
+            return  # the common case: the survey other capabilities took answers
         # The order as other plugins left it (a shuffle included), then what they deselected:
         # references still resolve against everything collected.
         kept = {id(item) for item in items}
@@ -419,6 +418,9 @@ class OrderingRecorder:
     def __init__(self, shard: Optional["ShardRequest"]) -> None:
         self.shard = shard
         self.dependency_skipped: List[Dict[str, str]] = []
+
+    #: Only skipped records are changed (see reporting's ``record_filters``).
+    orchestra_wants_passing_records = False
 
     def orchestra_wants_record(self, record: "TestRecord") -> bool:
         """Whether :meth:`pytest_orchestra_test_recorded` can change ``record`` (see reporting's ``record_filters``)."""

@@ -159,47 +159,55 @@ def render_events(result: RunResult) -> str:
     # copy that state per test (the same digest as span_id_for).
     span_hash = blake2b(f"{run_id}\0".encode("utf-8"), digest_size=8, person=b"orch-span")
     encode = _encode_string
-    # Outcome and phase come from a small vocabulary: their JSON is looked up, not encoded.
-    words: Dict[str, str] = {}
+    # Everything between a test's name and its optional attributes depends only on its
+    # outcome and phase (a small vocabulary): built once per pair, not per test.
+    middles: Dict[Tuple[str, str], Tuple[str, str]] = {}
     for test in result.tests:
-        name = encode(test.nodeid)
+        nodeid = test.nodeid
+        name = encode(nodeid)
         start = int(round((test.start or fallback_start) * _NANOS))  # _nanos(), inlined
-        end = start + int(round(test.duration * _NANOS))
+        duration = test.duration
         outcome = test.outcome
-        if outcome in FAILING_OUTCOMES:
-            status = f'"ERROR","message":{encode(failure_reason(test))}'
-        elif outcome == "skipped":
-            status = '"UNSET","message":""'
-        else:
-            status = '"OK","message":""'
         phase = test.phase
-        outcome_json = words.get(outcome)
-        if outcome_json is None:
-            outcome_json = words[outcome] = encode(outcome)
-        phase_json = words.get(phase)
-        if phase_json is None:
-            phase_json = words[phase] = encode(phase)
-        attributes = (
-            f'"test.case.name":{name}'
-            f',"test.case.result.status":"{_RESULT_STATUS.get(outcome, "pass")}"'
-            f',"orchestra.outcome":{outcome_json},"orchestra.phase":{phase_json}'
-        )
+        middle = middles.get((outcome, phase))
+        if middle is None:
+            middle = middles[(outcome, phase)] = _span_middle(outcome, phase)
+        status_open, attributes = middle
+        if outcome in FAILING_OUTCOMES:
+            status_open = f',"status":{{"code":"ERROR","message":{encode(failure_reason(test))}}},"attributes":{{"test.case.name":'
         if test.app:
             attributes += f',"orchestra.app":{encode(test.app)}'
-        for dimension, value in test.matrix.items():
-            attributes += f",{encode('orchestra.matrix.' + dimension)}:{_json_value(value)}"
+        matrix = test.matrix
+        if matrix:
+            for dimension, value in matrix.items():
+                attributes += f",{encode('orchestra.matrix.' + dimension)}:{_json_value(value)}"
         if test.category:
             attributes += f',"orchestra.category":{encode(test.category)}'
+        attempts = test.attempts
         span = span_hash.copy()
-        span.update(test.nodeid.encode("utf-8"))
+        span.update(nodeid.encode("utf-8"))
         append(
             f"{prefix}{span.hexdigest()}{parent}{name}"
-            f',"kind":"INTERNAL","startTimeUnixNano":{start},"endTimeUnixNano":{end}'
-            f',"durationMs":{round(test.duration * 1000, 3)!r}'
-            f',"status":{{"code":{status}}}'
-            f',"attributes":{{{attributes},"orchestra.attempts":{_json_value(test.attempts)}}}}}\n'
+            f',"kind":"INTERNAL","startTimeUnixNano":{start},"endTimeUnixNano":{start + int(round(duration * _NANOS))}'
+            f',"durationMs":{round(duration * 1000, 3)!r}{status_open}{name}{attributes}'
+            f',"orchestra.attempts":{attempts if type(attempts) is int else _json_value(attempts)}}}}}\n'
         )
     return "".join(lines)
+
+
+def _span_middle(outcome: str, phase: str) -> Tuple[str, str]:
+    """A test span's JSON from its status to before its name, and from after its name to its
+    optional attributes, for a passing or skipped test with this outcome and phase."""
+    if outcome == "skipped":
+        status = '"UNSET","message":""'
+    else:
+        status = '"OK","message":""'
+    status_open = f',"status":{{"code":{status}}},"attributes":{{"test.case.name":'
+    attributes = (
+        f',"test.case.result.status":"{_RESULT_STATUS.get(outcome, "pass")}"'
+        f",\"orchestra.outcome\":{_encode_string(outcome)},\"orchestra.phase\":{_encode_string(phase)}"
+    )
+    return status_open, attributes
 
 
 def _json_value(value: Any) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from itertools import product
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from pytest_orchestra.records import RunResult, TestRecord, count_outcomes
+from pytest_orchestra.records import FAILING_OUTCOMES, RunResult, TestRecord, count_outcomes
 from pytest_orchestra.reporting.summary import failure_reason, run_duration
 
 #: Order and wording of the counts in the headline.
@@ -85,7 +85,7 @@ def _clusters_by_test(result: RunResult) -> Tuple[Dict[str, Dict[str, Any]], set
 def _failures(result: RunResult, max_failures: int) -> List[str]:
     groups: Dict[str, List[TestRecord]] = {}
     for test in result.tests:
-        if test.failed:
+        if test.outcome in FAILING_OUTCOMES:
             groups.setdefault(test.category or "uncategorized", []).append(test)
     if not groups:
         return []

@@ -58,6 +58,7 @@ class RunRecorder:
         self._next_flush = _monotonic() + FLUSH_EVERY_SECONDS
         #: While folding: see :func:`record_filters`.
         self._record_filters: Optional[List[Any]] = None
+        self._passing_wanted = True
 
     # -- session lifecycle -------------------------------------------------------------
 
@@ -95,14 +96,11 @@ class RunRecorder:
         unfolded, self.unfolded = self.unfolded, []
         if not unfolded:
             return
-        self._record_filters = record_filters(self.config.hook.pytest_orchestra_test_recorded)
+        self._record_filters, self._passing_wanted = record_filters(self.config.hook.pytest_orchestra_test_recorded)
         try:
-            self.builder.add_all(unfolded, self._finish_entry)
+            self.builder.add_all(unfolded, self._finish_record)
         finally:
             self._record_filters = None
-
-    def _finish_entry(self, entry: Tuple[TestRecord, List[Any]]) -> None:
-        self._finish_record(entry[0], entry[1])
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if not report.failed:
@@ -120,6 +118,8 @@ class RunRecorder:
         filters = self._record_filters
         if filters is None:
             self.config.hook.pytest_orchestra_test_recorded(config=self.config, record=record, reports=reports)
+        elif record.outcome == "passed" and not (record.flaky or self._passing_wanted):
+            pass  # most records: no listener acts on a plain pass
         else:
             for wants in filters:
                 if wants(record):
@@ -145,12 +145,13 @@ class RunRecorder:
         run.ended = time.time()
         run.workers = len({r.worker for r in self.records if r.worker})
         run.success_rate = success_rate(r for r in self.records if not r.quarantined)
+        dimensions, values = self._matrix_tables()
         result = RunResult(
             run=run,
             tests=self.records,
             workflow_source=self.settings.workflow.source,
-            matrix_dimensions=self._matrix_dimensions(),
-            sections={"matrix_values": self._matrix_values()},
+            matrix_dimensions=dimensions,
+            sections={"matrix_values": values},
         )
         result.gate = self._evaluate_gate(result)
         status = int(session.exitstatus)
@@ -192,22 +193,27 @@ class RunRecorder:
             verdict.checks.extend(extra or ())
         return verdict
 
-    def _matrix_dimensions(self) -> List[str]:
-        dims = list(self.settings.workflow.matrix.dimensions)
+    def _matrix_tables(self) -> Tuple[List[str], Dict[str, List[str]]]:
+        """The matrix dimensions the run's tests used, in declaration order, then as first seen,
+        and every dimension's values: the declared ones, then others as the tests met them."""
+        declared = self.settings.workflow.matrix.dimensions
+        values: Dict[str, List[str]] = {dim: list(known) for dim, known in declared.items()}
+        undeclared: List[str] = []
+        used: set = set()
         for record in self.records:
-            dims.extend(d for d in record.matrix if d not in dims)
-        return [d for d in dims if any(d in r.matrix for r in self.records)]
-
-    def _matrix_values(self) -> Dict[str, List[str]]:
-        values: Dict[str, List[str]] = {
-            dim: list(declared) for dim, declared in self.settings.workflow.matrix.dimensions.items()
-        }
-        for record in self.records:
-            for dim, value in record.matrix.items():
-                bucket = values.setdefault(dim, [])
+            matrix = record.matrix
+            if not matrix:  # most tests: one check
+                continue
+            for dim, value in matrix.items():
+                bucket = values.get(dim)
+                if bucket is None:
+                    bucket = values[dim] = []
+                    undeclared.append(dim)
                 if value not in bucket:
                     bucket.append(value)
-        return values
+                used.add(dim)
+        dimensions = [dim for dim in [*declared, *undeclared] if dim in used]
+        return dimensions, values
 
     # -- writing -----------------------------------------------------------------------
 
@@ -291,23 +297,29 @@ class RunRecorder:
             terminalreporter.write_line(note, yellow=True)
 
 
-def record_filters(hook: Any) -> Optional[List[Any]]:
+def record_filters(hook: Any) -> Tuple[Optional[List[Any]], bool]:
     """When every implementation of ``pytest_orchestra_test_recorded`` says which records it
-    acts on, those predicates; else ``None`` (call the hook for every record).
+    acts on, those predicates; else ``None`` (call the hook for every record). Then whether
+    any of them may act on a plain passing record.
 
     The plugin's own implementations (triage, ordering) act on few records (failures,
-    skips) and define ``orchestra_wants_record(record) -> bool`` saying so. A record none
-    of them wants is not passed through the hook at all: a call that would change
-    nothing costs more than the rest of the record's bookkeeping. Any other
-    implementation (a user's conftest) gets every record, as documented.
+    skips) and define ``orchestra_wants_record(record) -> bool`` saying so, and
+    ``orchestra_wants_passing_records`` (True when absent) saying whether a passing,
+    non-flaky record can ever be one of them. A record none of them wants is not
+    passed through the hook at all: a call that would change nothing costs more than
+    the rest of the record's bookkeeping. Any other implementation (a user's
+    conftest) gets every record, as documented.
     """
     filters: List[Any] = []
+    passing = False
     for impl in hook.get_hookimpls():
-        wants = getattr(impl.plugin, "orchestra_wants_record", None)
+        plugin = impl.plugin
+        wants = getattr(plugin, "orchestra_wants_record", None)
         if wants is None:
-            return None
+            return None, True
         filters.append(wants)
-    return filters
+        passing = passing or bool(getattr(plugin, "orchestra_wants_passing_records", True))
+    return filters, passing
 
 
 def summary_lines(result: RunResult, report_path: Optional[Path], rootdir: Path) -> List[str]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import heapq
 from datetime import datetime, timezone
+from operator import attrgetter
 from typing import Any, Dict, List, Optional, Tuple
 
-from pytest_orchestra.records import RunResult, TestRecord, count_outcomes, format_cell, success_rate
+from pytest_orchestra.records import FAILING_OUTCOMES, RunResult, TestRecord, count_outcomes, format_cell, success_rate
 
 SUMMARY_SCHEMA = "pytest-orchestra/summary/1"
 
@@ -69,6 +70,24 @@ def _success_rate(result: RunResult) -> Optional[float]:
     return success_rate(t for t in result.tests if not t.quarantined)
 
 
+_DURATION = attrgetter("duration")
+
+
+def _slowest(tests: List[TestRecord], durations: List[float]) -> List[TestRecord]:
+    """The SLOWEST_COUNT longest tests, longest first, ties by node id.
+
+    The same as sorting every test by ``(-duration, nodeid)``, but only the few
+    tests at or above the cut-off duration are compared as Python objects.
+    """
+    if len(tests) <= SLOWEST_COUNT:
+        candidates = list(tests)
+    else:
+        cutoff = heapq.nlargest(SLOWEST_COUNT, durations)[-1]
+        candidates = [test for test, duration in zip(tests, durations) if duration >= cutoff]
+    candidates.sort(key=lambda t: (-t.duration, t.nodeid))
+    return candidates[:SLOWEST_COUNT]
+
+
 def build_summary(result: RunResult) -> Dict[str, Any]:
     """The JSON-ready summary of ``result`` (see SUMMARY_SCHEMA)."""
     run = result.run
@@ -78,16 +97,22 @@ def build_summary(result: RunResult) -> Dict[str, Any]:
     by_matrix: Dict[Tuple[Tuple[str, str], ...], List[TestRecord]] = {}
     by_category: Dict[str, int] = {}
     failures: List[Dict[str, Any]] = []
+    retried: List[Dict[str, Any]] = []
     for test in result.tests:
         if test.app:
             by_app.setdefault(test.app, []).append(test)
         if test.matrix:
             by_matrix.setdefault(tuple(test.matrix.items()), []).append(test)
-        if test.failed or test.flaky:
-            # A test that passed on a retry is no failure, but its category (flaky) counts.
-            category = test.category or "uncategorized"
-            by_category[category] = by_category.get(category, 0) + 1
-        if test.failed:
+        if test.attempts > 1 or test.flaky:
+            retried.append({"nodeid": test.nodeid, "attempts": test.attempts, "outcome": test.outcome,
+                            "flaky": test.flaky})
+        failed = test.outcome in FAILING_OUTCOMES
+        if not (failed or test.flaky):
+            continue  # most tests: nothing more to count
+        # A test that passed on a retry is no failure, but its category (flaky) counts.
+        category = test.category or "uncategorized"
+        by_category[category] = by_category.get(category, 0) + 1
+        if failed:
             failures.append(
                 {
                     "nodeid": test.nodeid,
@@ -103,7 +128,8 @@ def build_summary(result: RunResult) -> Dict[str, Any]:
     by_cell: Dict[str, List[TestRecord]] = {}
     for items, tests in by_matrix.items():
         by_cell.setdefault(format_cell(dict(items)), []).extend(tests)
-    slowest = heapq.nsmallest(SLOWEST_COUNT, result.tests, key=lambda t: (-t.duration, t.nodeid))
+    durations = list(map(_DURATION, result.tests))
+    slowest = _slowest(result.tests, durations)
     summary: Dict[str, Any] = {
         "schema": SUMMARY_SCHEMA,
         "run": {
@@ -128,18 +154,14 @@ def build_summary(result: RunResult) -> Dict[str, Any]:
         "by_cell": _grouped_counts(by_cell),
         "by_category": dict(sorted(by_category.items(), key=lambda item: (-item[1], item[0]))),
         "durations": {
-            "total": round(sum(test.duration for test in result.tests), 6),
+            "total": round(sum(durations), 6),
             "slowest": [{"nodeid": t.nodeid, "duration": round(t.duration, 6)} for t in slowest],
         },
         "gate": result.gate.as_dict(),
         "selection": result.sections.get("selection"),
         "ordering": result.sections.get("ordering"),
         "failures": failures,
-        "retried": [
-            {"nodeid": t.nodeid, "attempts": t.attempts, "outcome": t.outcome, "flaky": t.flaky}
-            for t in result.tests
-            if t.attempts > 1 or t.flaky
-        ],
+        "retried": retried,
         "workflow": result.workflow_source,
     }
     for name, section in result.sections.items():

@@ -232,6 +232,11 @@ class TriageController:
         except QuarantineError as exc:
             raise pytest.UsageError(str(exc)) from None
 
+    @property
+    def orchestra_wants_passing_records(self) -> bool:
+        """A passing test matters only when it may be quarantined (see reporting's ``record_filters``)."""
+        return self.quarantine is not None
+
     def orchestra_wants_record(self, record: TestRecord) -> bool:
         """Whether :meth:`pytest_orchestra_test_recorded` can change ``record`` (see reporting's ``record_filters``)."""
         return self.quarantine is not None or record.failed or record.flaky

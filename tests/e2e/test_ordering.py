@@ -254,6 +254,10 @@ def test_other(n):
 """
     )
     result = pytester.runpytest_subprocess("-n", "2", "-rs", timeout=60)
+    if result.ret == pytest.ExitCode.INTERNAL_ERROR and "BrokenPipeError" in str(result.stdout):
+        # execnet's race when a worker dies while the controller writes to it (a machine
+        # under load): the whole session aborts before any plugin sees it. Once more.
+        result = pytester.runpytest_subprocess("-n", "2", "-rs", timeout=60)
     result.assert_outcomes(passed=6, failed=1)
     result.stdout.fnmatch_lines(["*replacing crashed worker*"])
     rows = {row["nodeid"]: row["outcome"] for row in history_rows(pytester.path)}

@@ -94,6 +94,36 @@ def test_workflow_from_python_through_the_hook(pytester: pytest.Pytester) -> Non
     result.stdout.fnmatch_lines(["*test_tenant[[]acme[]] PASSED*", "*test_tenant[[]globex[]] FAILED*"])
 
 
+def test_a_matrix_marker_on_a_module_or_class_expands_every_test_below_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_module_level="""
+        import pytest
+        pytestmark = pytest.mark.matrix(role=["Admin", "Guest"])
+
+        def test_role(orchestra_context):
+            assert orchestra_context.role in ("Admin", "Guest")
+        """,
+        test_class_level="""
+        import pytest
+
+        @pytest.mark.matrix(edition=["lite", "pro"])
+        class TestEditions:
+            def test_edition(self, orchestra_context):
+                assert orchestra_context.edition in ("lite", "pro")
+
+        def test_outside():
+            pass
+        """,
+    )
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines_random([
+        "*test_role[[]Admin[]] PASSED*", "*test_role[[]Guest[]] PASSED*",
+        "*TestEditions::test_edition[[]lite[]] PASSED*", "*TestEditions::test_edition[[]pro[]] PASSED*",
+        "*test_class_level.py::test_outside PASSED*",
+    ])
+
+
 def test_hook_returning_bad_data_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         """

@@ -143,6 +143,30 @@ def test_every_field_of_a_run_and_its_tests_reads_back(db: Path, warnings: List[
     assert warnings == []
 
 
+def test_passes_that_differ_from_a_plain_pass_in_one_field_read_back_in_order(db: Path, warnings: List[str]) -> None:
+    # Plain passes take a shorter insert; each record here differs from one in a single
+    # field, so a field the short insert wrongly fixes would read back changed.
+    plain = TestRecord("t.py::plain", "passed", duration=0.25, start=10.5)
+    variants = [
+        replace(plain, nodeid="t.py::message", message="passed with a note"),
+        replace(plain, nodeid="t.py::attempts", attempts=2),
+        replace(plain, nodeid="t.py::phase", phase="teardown"),
+        replace(plain, nodeid="t.py::flaky", flaky=True),
+        replace(plain, nodeid="t.py::quarantined", quarantined=True),
+        replace(plain, nodeid="t.py::markers", markers=("critical",)),
+        replace(plain, nodeid="t.py::matrix", matrix={"role": "Guest"}),
+        replace(plain, nodeid="t.py::skipped", outcome="skipped"),
+        replace(plain, nodeid="t.py::worker", worker="gw0"),
+    ]
+    records = [replace(plain, nodeid=f"t.py::plain{i}") if i % 2 == 0 else variants[i // 2]
+               for i in range(2 * len(variants))]
+    with open_store(db, warnings) as store:
+        store.begin_run(make_run("r"))
+        store.add_tests("r", records)
+        assert store.tests("r") == records
+    assert warnings == []
+
+
 def test_finish_run_changes_only_the_end_fields(db: Path, warnings: List[str]) -> None:
     with open_store(db, warnings) as store:
         store.begin_run(make_run("r1", commit="abc", branch="main", args="-x"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_orchestra.marks import MarkerNames, closest_marker
+from pytest_orchestra.marks import MarkerSurvey, closest_marker
 
 
 def test_marker_reads_agree_with_pytest(pytester: pytest.Pytester) -> None:
@@ -32,7 +32,7 @@ def test_marker_reads_agree_with_pytest(pytester: pytest.Pytester) -> None:
         """
     )
     items, _ = pytester.inline_genitems("-p", "no:orchestra")
-    names = MarkerNames()
+    names = MarkerSurvey().add(items[:2])  # the rest are surveyed when first asked for
     for item in items:
         assert names.of(item) == {marker.name for marker in item.iter_markers()}, item.nodeid
         for name in ("app", "critical", "env", "parametrize", "missing"):
@@ -41,3 +41,31 @@ def test_marker_reads_agree_with_pytest(pytester: pytest.Pytester) -> None:
     assert closest_marker(by_id["test_method"], "app").args == ("method-app",)
     assert closest_marker(by_id["test_inherits"], "app").args == ("module-app",)
     assert "env" in names.of(by_id["test_param[2]"]) and "env" not in names.of(by_id["test_param[1]"])
+    assert names.seen == {"app", "critical", "env", "parametrize"}
+
+
+def test_survey_collects_fixture_names_and_grows(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_a="""
+        import pytest
+
+        @pytest.fixture
+        def account():
+            return 1
+
+        def test_uses(account):
+            pass
+        """,
+        test_b="""
+        import pytest
+
+        @pytest.mark.env("db")
+        def test_env():
+            pass
+        """,
+    )
+    items, _ = pytester.inline_genitems("-p", "no:orchestra")
+    survey = MarkerSurvey().add([items[0]])
+    assert "account" in survey.fixtures and "env" not in survey.seen
+    survey.add(items)
+    assert "env" in survey.seen and survey.of(items[1]) == {"env"}

@@ -130,6 +130,17 @@ def test_slowest_lists_ten_tests_and_an_unfinished_run_uses_test_durations() -> 
     assert summary["selection"] is None and summary["failures"] == []
 
 
+def test_slowest_breaks_ties_at_the_cut_off_by_node_id() -> None:
+    # 4 slow tests, then 20 tied at the cut-off in shuffled order: the 6 smallest node ids win.
+    tied = [TestRecord(f"t.py::tied_{i:02d}", "passed", duration=1.0) for i in (7, 3, 19, 0, 12, 5, 1, 9, 2, 4,
+                                                                               6, 8, 10, 11, 13, 14, 15, 16, 17, 18)]
+    slow = [TestRecord(f"t.py::slow_{i}", "passed", duration=2.0 + i) for i in range(4)]
+    fast = [TestRecord(f"t.py::fast_{i}", "passed", duration=0.5) for i in range(5)]
+    result = RunResult(run=RunRecord("r", STARTED), tests=tied[:10] + slow + fast + tied[10:])
+    slowest = [entry["nodeid"] for entry in build_summary(result)["durations"]["slowest"]]
+    assert slowest == [f"t.py::slow_{i}" for i in (3, 2, 1, 0)] + [f"t.py::tied_{i:02d}" for i in range(6)]
+
+
 def test_shared_helpers() -> None:
     assert iso_utc(None) is None
     assert iso_utc(0.25) == "1970-01-01T00:00:00.250Z"
