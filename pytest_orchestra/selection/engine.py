@@ -7,10 +7,11 @@ the same outcome from the same map and working tree.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from pytest_orchestra.selection.config import DEFAULT_RUN_ALL_IF_CHANGED, SelectionSpec
 from pytest_orchestra.selection.changes import ChangeSet, compute_changes, list_project_files, read_text
@@ -165,9 +166,11 @@ class SelectionEngine:
         else:
             changes = self._changes_now(store)
             outcome.changed = {path: delta.status for path, delta in sorted(changes.deltas.items())}
+            # The import graph and the selector both read the changed files: once each is enough.
+            read_current = functools.lru_cache(maxsize=None)(lambda path: read_text(self.root, path))
             selector = Selector(
-                tests, map_view=store, graph=lambda: self._graph(store, changes),
-                read_current=lambda path: read_text(self.root, path), rules=self.rules,
+                tests, map_view=store, graph=lambda: self._graph(store, changes, read_current),
+                read_current=read_current, rules=self.rules,
                 package_dirs=self._package_dirs(),
             )
             selection = selector.select(changes)
@@ -210,15 +213,14 @@ class SelectionEngine:
     def _package_dirs(self) -> frozenset:
         return frozenset(path.rsplit("/", 1)[0] for path in self._listing_now() if path.endswith("/__init__.py"))
 
-    def _graph(self, store: MapStore, changes: ChangeSet) -> Any:
+    def _graph(self, store: MapStore, changes: ChangeSet, read_current: Callable[[str], Optional[str]]) -> Any:
         from pytest_orchestra.selection.imports import ImportGraph, ModuleIndex, imported_names
 
         listing = self._listing_now()
         imports = dict(store.imports())
         for path, delta in changes.deltas.items():
             if path.endswith(".py") and delta.new_hash is not None:
-                text = read_text(self.root, path)
-                imports[path] = imported_names(text or "")
+                imports[path] = imported_names(read_current(path) or "")
         known = set(listing) | set(imports)
         return ImportGraph(ModuleIndex(known), imports)
 

@@ -124,6 +124,8 @@ class MapStore:
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self.path = path
         self.db = connection
+        #: Sources already read back: a selection asks for one version once per change rule.
+        self._sources: Dict[str, str] = {}
 
     # -- opening -------------------------------------------------------------------
 
@@ -218,10 +220,15 @@ class MapStore:
                 yield Hit(str(name), str(path), str(digest), None if lines is None else decode_lines(lines))
 
     def source(self, digest: str) -> Optional[str]:
+        text = self._sources.get(digest)
+        if text is not None:
+            return text
         row = self.db.execute("SELECT content FROM sources WHERE hash = ?", (digest,)).fetchone()
         if row is None:
             return None
-        return zlib.decompress(row[0]).decode("utf-8", errors="replace")
+        # Content-addressed: a version's text never changes, so keeping it is always right.
+        text = self._sources[digest] = zlib.decompress(row[0]).decode("utf-8", errors="replace")
+        return text
 
     def files(self) -> Dict[str, Tuple[str, int, int]]:
         """path -> (hash, size, mtime_ns) of the project's files when last recorded."""
