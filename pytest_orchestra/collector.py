@@ -68,12 +68,14 @@ def failure_location(report: Any, rootdir: Path) -> Optional[Tuple[str, int]]:
     return None
 
 
-def _new_record(report: Any, nodeid: str, when: str) -> TestRecord:
-    start = float(getattr(report, "start", 0.0) or 0.0)
-    worker = getattr(report, "worker_id", None)
-    tags = getattr(report, "orchestra", None)
+def _new_record(attrs: Dict[str, Any], nodeid: str, when: Any) -> TestRecord:
+    """The record a test's first phase report opens (``attrs``: the report's ``__dict__``)."""
+    start = float(attrs.get("start") or 0.0)
+    worker = attrs.get("worker_id")
+    tags = attrs.get("orchestra")
     if not tags:  # most tests: no app, matrix cell or tracked marker
-        return TestRecord(nodeid, "passed", when, 0.0, start, worker=worker)
+        # Positional: a keyword argument costs the call more than the record's bookkeeping.
+        return TestRecord(nodeid, "passed", when, 0.0, start, 1, None, None, None, (), "", None, worker)
     return TestRecord(
         nodeid=nodeid,
         outcome="passed",
@@ -121,30 +123,42 @@ class TestRecordBuilder:
         Runs once for every phase of every test, so the passing phase is kept short.
         """
         open_entries = self._open
+        last_location: Any = None
+        last_nodeid = ""
         for report in reports:
-            nodeid = report.nodeid
-            when = report.when
+            # Plain attributes are read from the report's __dict__: a report carries about a
+            # dozen, and most it is asked about (wasxfail, worker_id, orchestra_*) are absent.
+            attrs = report.__dict__
+            location = attrs.get("location")
+            if location is not None and location is last_location:
+                # The same item's next phase: pytest hands every report of an item that
+                # item's one (cached) location tuple, and ``nodeid`` is a computed property.
+                nodeid = last_nodeid
+            else:
+                nodeid = last_nodeid = report.nodeid
+                last_location = location
+            when = attrs.get("when")
             entry = open_entries.get(nodeid)
             if entry is None:
-                entry = open_entries[nodeid] = (_new_record(report, nodeid, when), [])
+                entry = open_entries[nodeid] = (_new_record(attrs, nodeid, when), [])
             record, phase_reports = entry
             phase_reports.append(report)
-            record.duration += report.duration or 0.0
-            outcome = report.outcome
+            record.duration += attrs.get("duration") or 0.0
+            outcome = attrs.get("outcome")
             if outcome == "rerun":
                 # An attempt that a retry replaced: it counts in time, not in outcome.
                 continue
-            if outcome == "passed" and not hasattr(report, "wasxfail"):
+            if outcome == "passed" and "wasxfail" not in attrs:
                 if when == "call" and record.outcome == "passed":
                     record.phase = "call"
             else:
                 self._fold_phase(record, report, when)
             if when == "teardown":
                 del open_entries[nodeid]
-                attempts = getattr(report, "orchestra_attempts", None)
+                attempts = attrs.get("orchestra_attempts")
                 if attempts:
                     record.attempts = int(attempts)
-                    record.flaky = bool(getattr(report, "orchestra_passed_on_retry", False))
+                    record.flaky = bool(attrs.get("orchestra_passed_on_retry", False))
                 finish(record, phase_reports)
 
     def _fold_phase(self, record: TestRecord, report: Any, when: str) -> None:

@@ -6,7 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, List
 
 import pytest
 
@@ -76,6 +76,21 @@ def test_teardown_error_does_not_hide_the_call_failure(tmp_path: Path) -> None:
     assert record.location == ("t.py", 12)
     assert record.duration == pytest.approx(1.5)
     assert len(reports) == 3
+
+
+def test_interleaved_phases_of_two_tests_fold_into_their_own_records(tmp_path: Path) -> None:
+    # As an xdist controller receives them: each item's reports share its location tuple.
+    here, there = ("t.py", 9, "test_a"), ("t.py", 20, "test_b")
+    a = lambda when, outcome, **extra: _report(when, outcome, "t.py::test_a", location=here, **extra)  # noqa: E731
+    b = lambda when, outcome, **extra: _report(when, outcome, "t.py::test_b", location=there, **extra)  # noqa: E731
+    reports = [a("setup", "passed"), b("setup", "passed"), b("call", "failed", longrepr="ValueError: b"),
+               a("call", "passed"), a("teardown", "passed"), b("teardown", "passed")]
+    finished: List[Any] = []
+    TestRecordBuilder(tmp_path).add_all(reports, lambda record, phases: finished.append((record, phases)))
+    assert [(r.nodeid, r.outcome, r.phase, r.message, len(p)) for r, p in finished] == [
+        ("t.py::test_a", "passed", "call", "", 3),
+        ("t.py::test_b", "failed", "call", "ValueError: b", 3),
+    ]
 
 
 def test_phase_outcomes_and_reasons() -> None:
