@@ -86,10 +86,13 @@ class ItemTagger:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: Sequence[pytest.Item]) -> None:
-        names_of = marker_survey(config, items).names
+        survey = marker_survey(config, items)
+        names_of = survey.names
         # An item without these markers, app globs or a matrix cell has no tags: most items.
         telling = frozenset(("app",) + self.tracked_markers)
         by_path = bool(self.resolver.globs)
+        if not by_path and telling.isdisjoint(survey.seen) and "matrix" not in survey.seen:
+            return  # no test can have a tag (cells come only from matrix markers)
         tagged = False
         for item in items:
             names = names_of[id(item)]

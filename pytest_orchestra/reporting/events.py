@@ -165,7 +165,7 @@ def render_events(result: RunResult) -> str:
     for test in result.tests:
         nodeid = test.nodeid
         name = encode(nodeid)
-        start = int(round((test.start or fallback_start) * _NANOS))  # _nanos(), inlined
+        start = round((test.start or fallback_start) * _NANOS)  # _nanos(), inlined
         duration = test.duration
         outcome = test.outcome
         phase = test.phase
@@ -188,11 +188,27 @@ def render_events(result: RunResult) -> str:
         span.update(nodeid.encode("utf-8"))
         append(
             f"{prefix}{span.hexdigest()}{parent}{name}"
-            f',"kind":"INTERNAL","startTimeUnixNano":{start},"endTimeUnixNano":{start + int(round(duration * _NANOS))}'
-            f',"durationMs":{round(duration * 1000, 3)!r}{status_open}{name}{attributes}'
+            f',"kind":"INTERNAL","startTimeUnixNano":{start},"endTimeUnixNano":{start + round(duration * _NANOS)}'
+            f',"durationMs":{_millis_json(duration)}{status_open}{name}{attributes}'
             f',"orchestra.attempts":{attempts if type(attempts) is int else _json_value(attempts)}}}}}\n'
         )
     return "".join(lines)
+
+
+def _millis_json(seconds: float) -> str:
+    """``repr(round(seconds * 1000, 3))``, the JSON of a span's ``durationMs``, for less.
+
+    ``round(x, 3)`` converts to decimal and back, and ``repr`` converts again;
+    ``format(x, ".3f")`` is the same correctly rounded 3-decimal string in one
+    conversion. Below 1e9 ms, doubles are dense enough that no two 3-decimal
+    values share one, so that string, without its trailing zeros, is exactly
+    the shortest repr; beyond it (or for anything odd) the slow way is taken.
+    """
+    millis = seconds * 1000
+    if not 0 <= millis < 1e9:
+        return repr(round(millis, 3))
+    text = format(millis, ".3f").rstrip("0")
+    return text + "0" if text.endswith(".") else text
 
 
 def _span_middle(outcome: str, phase: str) -> Tuple[str, str]:

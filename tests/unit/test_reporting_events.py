@@ -136,3 +136,16 @@ def test_render_events_is_byte_identical_to_the_generic_path() -> None:
     result.tests.append(TestRecord('t.py::odd["\\\u2028\x00]', "passed", duration=0.1234567,
                                    matrix={"n": 3}, category="c"))  # type: ignore[dict-item]
     assert render_events(result) == spans_to_jsonl(build_spans(result))
+
+
+def test_duration_millis_text_equals_the_json_of_the_rounded_float() -> None:
+    from random import Random
+
+    from pytest_orchestra.reporting.events import _millis_json
+
+    rng = Random(20261122)
+    samples = [0.0, 5e-7, 0.0005, 0.0015, 0.0025, 1e-9, 0.1234565, 123.4565, 999999.9995, 1.0, 2e6, -1.0]
+    samples += [rng.random() * 10 ** rng.randint(-9, 7) for _ in range(20000)]
+    samples += [(k + 0.5) / 1e6 for k in range(5000)]  # ties at the rounded digit
+    for seconds in samples:
+        assert _millis_json(seconds) == json.dumps(round(seconds * 1000, 3)), seconds
