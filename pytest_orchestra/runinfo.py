@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from pathlib import Path
 from typing import Mapping, Optional
@@ -42,28 +41,33 @@ class GitState:
     branch: Optional[str] = None
 
 
+def host_name() -> str:
+    """This machine's name, as ``socket.gethostname()`` gives it, without importing socket."""
+    uname = getattr(os, "uname", None)
+    if uname is not None:
+        return uname().nodename
+    import platform  # pragma: no cover - Windows
+
+    return platform.node()  # pragma: no cover
+
+
 def git_state(directory: Path, environ: Mapping[str, str] = os.environ) -> GitState:
     """The commit and branch of the repository holding ``directory``.
 
     Outside a repository (or without git) both are ``None``. On a detached HEAD,
     CI variables name the branch (GitHub's ``GITHUB_HEAD_REF``/``GITHUB_REF_NAME``,
     GitLab's ``CI_COMMIT_REF_NAME``), since CI checkouts are usually detached.
+
+    The common layouts (a ``.git`` folder or a worktree's ``.git`` file, loose
+    or packed refs) are read from the files, as every run does this once and
+    starting git costs more than the rest of a small run's bookkeeping;
+    anything else (``GIT_DIR`` and friends, other ref storage) asks git.
     """
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD", "--abbrev-ref", "HEAD"],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return GitState()
-    lines = out.stdout.split()
-    if out.returncode != 0 or len(lines) != 2:
-        return GitState()
-    commit, branch = lines
-    if branch == "HEAD":
+    found = _read_git_files(directory, environ)
+    if found is None:
+        found = _ask_git(directory, environ)
+    commit, branch = found
+    if commit is not None and branch == "HEAD":
         branch = (
             environ.get("GITHUB_HEAD_REF")
             or environ.get("GITHUB_REF_NAME")
@@ -71,3 +75,82 @@ def git_state(directory: Path, environ: Mapping[str, str] = os.environ) -> GitSt
             or None
         )
     return GitState(commit=commit, branch=branch)
+
+
+_GIT_ENVIRONMENT = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM")
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_object_id(text: str) -> bool:
+    return len(text) in (40, 64) and _HEX.issuperset(text)
+
+
+def _read_git_files(directory: Path, environ: Mapping[str, str]) -> Optional[tuple]:
+    """(commit, branch or "HEAD") read from the repository's files; ``(None, None)`` outside
+    a repository; ``None`` when only git can tell."""
+    if any(name in environ for name in _GIT_ENVIRONMENT):
+        return None
+    try:
+        here = directory.resolve()
+        for folder in (here, *here.parents):
+            dot_git = folder / ".git"
+            if dot_git.is_dir():
+                git_dir = dot_git
+                break
+            if dot_git.is_file():
+                text = dot_git.read_text(encoding="utf-8").strip()
+                if not text.startswith("gitdir:"):
+                    return None
+                git_dir = (folder / text[len("gitdir:"):].strip()).resolve()
+                break
+        else:
+            return (None, None)
+        head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        if _is_object_id(head):
+            return (head, "HEAD")
+        if not head.startswith("ref: refs/heads/"):
+            return None
+        ref = head[len("ref: "):]
+        common = git_dir
+        if (git_dir / "commondir").is_file():  # a linked worktree: refs live in the main repository
+            common = (git_dir / (git_dir / "commondir").read_text(encoding="utf-8").strip()).resolve()
+        commit = _ref_value(common, ref) or (None if common == git_dir else _ref_value(git_dir, ref))
+        if commit is None:
+            return None  # an unborn branch, or refs kept elsewhere: git knows
+        return (commit, ref[len("refs/heads/"):])
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _ref_value(git_dir: Path, ref: str) -> Optional[str]:
+    loose = git_dir / ref
+    if loose.is_file():
+        value = loose.read_text(encoding="utf-8").strip()
+        return value if _is_object_id(value) else None
+    packed = git_dir / "packed-refs"
+    if packed.is_file():
+        for line in packed.read_text(encoding="utf-8").splitlines():
+            value, _, name = line.partition(" ")
+            if name == ref and _is_object_id(value):
+                return value
+    return None
+
+
+def _ask_git(directory: Path, environ: Mapping[str, str]) -> tuple:
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD", "--abbrev-ref", "HEAD"],
+            cwd=directory,
+            env={**os.environ, **environ},
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return (None, None)
+    lines = out.stdout.split()
+    if out.returncode != 0 or len(lines) != 2:
+        return (None, None)
+    return (lines[0], lines[1])

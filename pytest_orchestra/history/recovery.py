@@ -8,7 +8,6 @@ than from ``PRAGMA integrity_check``. Damage found later is caught by the store.
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import sys
 import time
@@ -20,6 +19,7 @@ from pytest_orchestra.plainclass import plainclass
 
 from pytest_orchestra.history import schema
 from pytest_orchestra.history.connection import write_transaction
+from pytest_orchestra.runinfo import host_name
 
 #: A run still "running" after this long is taken as dead even if its pid exists
 #: (pids get reused, and other hosts' pids cannot be checked at all).
@@ -103,7 +103,7 @@ def inspect(connection: sqlite3.Connection) -> Optional[Problem]:
 def mark_stale_runs(connection: sqlite3.Connection, *, now: Optional[float] = None) -> int:
     """Mark runs left ``running`` by dead sessions as ``incomplete``; return how many."""
     now = time.time() if now is None else now
-    this_host = socket.gethostname()
+    this_host = host_name()
     running = connection.execute(
         "SELECT run_id, started, host, pid FROM runs WHERE status = 'running'"
     ).fetchall()

@@ -11,7 +11,7 @@ from typing import Any, List
 import pytest
 
 from pytest_orchestra.collector import TestRecordBuilder, collection_error_record, one_line_reason, phase_outcome
-from pytest_orchestra.runinfo import detect_trigger, git_state, new_run_id
+from pytest_orchestra.runinfo import GitState, detect_trigger, git_state, new_run_id
 
 
 def test_run_ids_sort_by_time_and_are_unique() -> None:
@@ -48,6 +48,34 @@ def test_git_state_outside_a_repo_and_on_a_detached_head(tmp_path: Path) -> None
     run("checkout", "-q", "--detach")
     assert git_state(tmp_path, {"GITHUB_HEAD_REF": "feature/x"}).branch == "feature/x"
     assert git_state(tmp_path, {}).branch is None
+
+
+def test_git_state_read_from_files_agrees_with_git(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = lambda *args, cwd=repo: subprocess.run(  # noqa: E731
+        ["git", "-c", "user.email=a@b", "-c", "user.name=a", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    git("init", "-q", "-b", "feature/x")
+    assert git_state(repo) == GitState(None, None)  # an unborn branch: no commit yet, as git says
+    (repo / "f").write_text("x")
+    git("add", "f")
+    git("commit", "-qm", "x")
+    head = git("rev-parse", "HEAD")
+    (repo / "sub").mkdir()
+    assert git_state(repo / "sub") == GitState(head, "feature/x")  # found from a folder inside
+    git("pack-refs", "--all")  # the branch now lives only in packed-refs
+    assert not (repo / ".git" / "refs" / "heads" / "feature" / "x").exists()
+    assert git_state(repo) == GitState(head, "feature/x")
+    git("worktree", "add", "-q", "-b", "other", str(tmp_path / "wt"))
+    (tmp_path / "wt" / "g").write_text("y")
+    git("add", "g", cwd=tmp_path / "wt")
+    git("commit", "-qm", "y", cwd=tmp_path / "wt")
+    other = git("rev-parse", "HEAD", cwd=tmp_path / "wt")
+    assert git_state(tmp_path / "wt") == GitState(other, "other")  # a linked worktree's .git file
+    assert git_state(repo) == GitState(head, "feature/x")
+    # GIT_DIR and friends are left to git itself.
+    assert git_state(tmp_path, {"GIT_DIR": str(repo / ".git")}) == GitState(head, "feature/x")
 
 
 def _report(when: str, outcome: str, nodeid: str = "t.py::test_a", **extra: Any) -> SimpleNamespace:
