@@ -27,54 +27,43 @@ _SURVEY_KEY: "Any" = None
 
 
 class MarkerSurvey:
-    """The marker names of every collected item, found in one walk that the capabilities share.
+    """Every marker name on the collected items, found in one walk that the capabilities share.
 
     Tagging, environments and ordering each need to know which markers the
     collected items carry; walking every item's markers once per capability
     cost more than the rest of their collection work. The first capability to
-    ask, in ``pytest_collection_modifyitems``, surveys the items; later asks
-    survey only items not seen yet. ``seen`` is the union of every surveyed
-    item's names, so ``"env" in survey.seen`` answers "does any test use
-    ``@pytest.mark.env``" at once (a superset after deselection: harmless for a
-    guard that then checks each test). ``fixtures`` is the same for fixture names.
+    ask, in ``pytest_collection_modifyitems``, surveys the items; a later ask
+    with the same list of the same length takes the survey as it is. ``seen``
+    is the union of every surveyed item's marker names (its own and its
+    parents'), so ``"env" in survey.seen`` answers "does any test use
+    ``@pytest.mark.env``" at once; after a deselection it is a superset, which
+    is harmless for a guard that then checks each test. :meth:`of` gives one
+    item's names, computed when first asked for.
     """
 
-    __slots__ = ("names", "seen", "fixtures", "_parents")
+    __slots__ = ("seen", "_names", "_parents", "_last")
 
     def __init__(self) -> None:
-        #: ``id(item)`` -> the names of the markers on the item and its parents.
-        self.names: Dict[int, FrozenSet[str]] = {}
         self.seen: set = set()
-        self.fixtures: set = set()
+        #: ``id(item)`` -> the names of the markers on the item and its parents (asked for).
+        self._names: Dict[int, FrozenSet[str]] = {}
         self._parents: Dict[int, FrozenSet[str]] = {}
+        self._last: Any = (None, -1)
 
     def add(self, items: Any) -> "MarkerSurvey":
-        names_of = self.names
+        if self._last[0] is items and self._last[1] == len(items):
+            return self  # the same list, unchanged since: nothing new to see
+        self._last = (items, len(items))
+        seen_add = self.seen.add
         parents = self._parents
-        seen_fixtures = self.fixtures.update
-        empty: FrozenSet[str] = frozenset()
-        new_names: set = set()
         for item in items:
-            key = id(item)
-            if key in names_of:
-                continue
-            parent = item.parent
-            inherited = parents.get(id(parent)) if parent is not None else empty
-            if inherited is None:
-                inherited = self._inherited(parent)
             own = item.own_markers
             if own:
-                names = inherited.union([marker.name for marker in own])
-                new_names.update(names)
-            else:
-                names = inherited
-            names_of[key] = names
-            fixturenames = getattr(item, "fixturenames", None)
-            if fixturenames:
-                seen_fixtures(fixturenames)
-        self.seen.update(new_names)
-        for names in parents.values():
-            self.seen.update(names)
+                for marker in own:
+                    seen_add(marker.name)
+            parent = item.parent
+            if parent is not None and id(parent) not in parents:
+                self.seen.update(self._inherited(parent))
         return self
 
     def _inherited(self, node: Any) -> FrozenSet[str]:
@@ -88,10 +77,14 @@ class MarkerSurvey:
         return names
 
     def of(self, item: Any) -> FrozenSet[str]:
-        names = self.names.get(id(item))
+        key = id(item)
+        names = self._names.get(key)
         if names is None:
-            self.add((item,))
-            names = self.names[id(item)]
+            inherited = self._inherited(item.parent)
+            own = item.own_markers
+            names = inherited.union([marker.name for marker in own]) if own else inherited
+            self._names[key] = names
+            self.seen.update(names)
         return names
 
 

@@ -87,7 +87,6 @@ class ItemTagger:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: Sequence[pytest.Item]) -> None:
         survey = marker_survey(config, items)
-        names_of = survey.names
         # An item without these markers, app globs or a matrix cell has no tags: most items.
         telling = frozenset(("app",) + self.tracked_markers)
         by_path = bool(self.resolver.globs)
@@ -95,7 +94,7 @@ class ItemTagger:
             return  # no test can have a tag (cells come only from matrix markers)
         tagged = False
         for item in items:
-            names = names_of[id(item)]
+            names = survey.of(item)
             if not by_path and telling.isdisjoint(names):
                 callspec = getattr(item, "callspec", None)
                 if callspec is None or CELL_ARGNAME not in callspec.params:

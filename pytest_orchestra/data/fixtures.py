@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 
 def _plugin(request: pytest.FixtureRequest) -> "DataPlugin":
-    return request.config.pluginmanager.get_plugin("orchestra-data")  # type: ignore[no-any-return]
+    plugin: "DataPlugin" = request.config.pluginmanager.get_plugin("orchestra-data")
+    return plugin.in_use()
 
 
 @pytest.fixture(scope="session")

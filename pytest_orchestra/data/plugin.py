@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 SEED_KEY = pytest.StashKey[int]()
 INFO_KEY = pytest.StashKey[Dict[str, Any]]()
-DATA_FIXTURES = frozenset({"orchestra_dataset", "orchestra_dataset_files", "orchestra_data"})
 MARKER_KEYS = ("rows", "profile", "seed", "validate", "path", "size", "format")
 
 
@@ -187,13 +186,15 @@ class DataPlugin:
             return f"orchestra data: run seed {self.run_seed} (reproduce with --orchestra-data-seed={self.run_seed})"
         return None
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, config: pytest.Config, items: Any) -> None:
-        from pytest_orchestra.marks import marker_survey
+    def in_use(self) -> "DataPlugin":
+        """Called by each data fixture as it starts: from then on, failing reports carry the seed.
 
-        if not DATA_FIXTURES.isdisjoint(marker_survey(config, items).fixtures):
-            if not self.config.pluginmanager.has_plugin(DataReportHooks.name):
-                self.config.pluginmanager.register(DataReportHooks(), DataReportHooks.name)
+        The report hooks are registered by the first test that uses the data fixtures,
+        before its setup report is made, so a suite without them pays nothing per test.
+        """
+        if not self.config.pluginmanager.has_plugin(DataReportHooks.name):
+            self.config.pluginmanager.register(DataReportHooks(), DataReportHooks.name)
+        return self
 
     def session_helpers(self) -> DataSession:
         return DataSession(self.config, self.run_seed, self.rootdir, self.cache_size, self.cache_dir)

@@ -171,7 +171,7 @@ class OrderingPlugin:
         return result
 
     def _arrange(self, collected: List[pytest.Item], items: List[pytest.Item]) -> None:
-        if not self.app_dependencies and self.shard is None and not _any_ordering_marker(self.config, collected):
+        if not self.app_dependencies and self.shard is None and not _any_ordering_marker(self.config, items):
             return  # the common case: the survey other capabilities took answers
         # The order as other plugins left it (a shuffle included), then what they deselected:
         # references still resolve against everything collected.

@@ -44,20 +44,16 @@ def test_marker_reads_agree_with_pytest(pytester: pytest.Pytester) -> None:
     assert names.seen == {"app", "critical", "env", "parametrize"}
 
 
-def test_survey_collects_fixture_names_and_grows(pytester: pytest.Pytester) -> None:
+def test_survey_grows_with_the_items_it_is_shown(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_a="""
-        import pytest
-
-        @pytest.fixture
-        def account():
-            return 1
-
-        def test_uses(account):
+        def test_plain():
             pass
         """,
         test_b="""
         import pytest
+
+        pytestmark = pytest.mark.app("billing")
 
         @pytest.mark.env("db")
         def test_env():
@@ -66,6 +62,7 @@ def test_survey_collects_fixture_names_and_grows(pytester: pytest.Pytester) -> N
     )
     items, _ = pytester.inline_genitems("-p", "no:orchestra")
     survey = MarkerSurvey().add([items[0]])
-    assert "account" in survey.fixtures and "env" not in survey.seen
+    assert survey.seen == set()
     survey.add(items)
-    assert "env" in survey.seen and survey.of(items[1]) == {"env"}
+    assert survey.seen == {"app", "env"} and survey.of(items[1]) == {"app", "env"}
+    assert survey.of(items[0]) == frozenset()
