@@ -62,6 +62,24 @@ class ChainScheduling(LoadScopeScheduling):
             self._reschedule(other)
         return crashitem
 
+    def _reschedule(self, node: Any) -> None:
+        """xdist's rescheduling, then: a worker keeps two tests to go, or is told to finish.
+
+        An xdist worker holds back its last test until it is sent another or told to
+        shut down (the next test decides which fixtures to tear down). xdist hands a
+        worker one unit at a time; a replacement worker given a crashed worker's chain,
+        with one test left, would wait forever for a second one that never comes.
+        """
+        super()._reschedule(node)
+        if node.shutting_down or node not in self.assigned_work:
+            return
+        while self._pending_of(self.assigned_work[node]) < 2:
+            if not self.workqueue:
+                if self._pending_of(self.assigned_work[node]):
+                    node.shutdown()  # it runs what it holds, then finishes
+                return
+            self._assign_work_unit(node)
+
     def _split_scope(self, nodeid: str) -> str:
         if self._scopes is None:
             self._scopes = self._build_scopes()
