@@ -230,6 +230,31 @@ def test_disabled_plugin_leaves_the_suite_untouched(pytester: pytest.Pytester) -
     assert "orchestra:" not in result.stdout.str()
 
 
+def test_the_plugins_own_modules_load_with_pythons_importer(pytester: pytest.Pytester) -> None:
+    # pytest would load them through its assertion rewriter, which cost more than a passing
+    # run of a few hundred tests pays the plugin for everything else; the suite's own test
+    # modules are still rewritten.
+    pytester.makepyfile(
+        """
+        import sys
+
+        def test_loaders():
+            own = [name for name in sys.modules if name.startswith("pytest_orchestra.")]
+            assert len(own) > 10
+            rewritten = [name for name in own if type(sys.modules[name].__loader__).__name__ == "AssertionRewritingHook"]
+            assert rewritten == []
+            here = sys.modules[__name__].__loader__
+            assert type(here).__name__ == "AssertionRewritingHook"
+
+        def test_rewritten_assertions_still_explain():
+            assert [1, 2] == [1, 3]
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*At index 1 diff: 2 != 3*"])
+
+
 def test_collect_only_writes_no_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_ok(): pass")
     pytester.runpytest("--collect-only", "-q")
