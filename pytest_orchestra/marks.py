@@ -63,16 +63,18 @@ class MarkerSurvey:
                     seen_add(marker.name)
             parent = item.parent
             if parent is not None and id(parent) not in parents:
-                self.seen.update(self._inherited(parent))
+                self.seen.update(self.names_above(parent))
         return self
 
-    def _inherited(self, node: Any) -> FrozenSet[str]:
+    def names_above(self, node: Any) -> FrozenSet[str]:
+        """The marker names on ``node`` (a module, class, package: a node that lives for the
+        session) and its parents, cached per node."""
         if node is None:
             return frozenset()
         key = id(node)
         names = self._parents.get(key)
         if names is None:
-            names = self._inherited(node.parent).union([marker.name for marker in node.own_markers])
+            names = self.names_above(node.parent).union([marker.name for marker in node.own_markers])
             self._parents[key] = names
         return names
 
@@ -80,7 +82,7 @@ class MarkerSurvey:
         key = id(item)
         names = self._names.get(key)
         if names is None:
-            inherited = self._inherited(item.parent)
+            inherited = self.names_above(item.parent)
             own = item.own_markers
             names = inherited.union([marker.name for marker in own]) if own else inherited
             self._names[key] = names

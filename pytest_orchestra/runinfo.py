@@ -114,7 +114,7 @@ def _read_git_files(directory: Path, environ: Mapping[str, str]) -> Optional[tup
         common = git_dir
         if (git_dir / "commondir").is_file():  # a linked worktree: refs live in the main repository
             common = (git_dir / (git_dir / "commondir").read_text(encoding="utf-8").strip()).resolve()
-        commit = _ref_value(common, ref) or (None if common == git_dir else _ref_value(git_dir, ref))
+        commit = _ref_value(common, ref)  # branches are shared by every worktree
         if commit is None:
             return None  # an unborn branch, or refs kept elsewhere: git knows
         return (commit, ref[len("refs/heads/"):])

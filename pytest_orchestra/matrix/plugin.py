@@ -6,7 +6,7 @@ from typing import Any, Dict, Optional
 
 import pytest
 
-from pytest_orchestra.marks import closest_marker
+from pytest_orchestra.marks import MarkerSurvey, closest_marker
 from pytest_orchestra.matrix.cells import MatrixCell, MatrixContext, MatrixError, expand_cells, marker_dimensions
 
 #: The parametrized argument that carries a test's cell.
@@ -18,15 +18,17 @@ class MatrixPlugin:
 
     def __init__(self, matrix_spec: Any) -> None:
         self.spec = matrix_spec
-        #: ``id(node)`` -> whether a module, class or package above a test carries a matrix marker.
-        self._matrix_above: Dict[int, bool] = {}
+        #: The marker names of the modules, classes and packages above the tests, per node.
+        self._above = MarkerSurvey()
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         definition = metafunc.definition
-        if not any(marker.name == "matrix" for marker in definition.own_markers) and not self._above(definition.parent):
+        if not any(marker.name == "matrix" for marker in definition.own_markers) and (
+            "matrix" not in self._above.names_above(definition.parent)
+        ):
             return  # most functions: their own markers and one look-up per parent
         marker = closest_marker(definition, "matrix")
-        if marker is None:  # pragma: no cover - _above said a parent has one
+        if marker is None:  # pragma: no cover - the check above found one
             return
         where = metafunc.definition.nodeid
         try:
@@ -43,15 +45,6 @@ class MatrixPlugin:
         if CELL_ARGNAME not in metafunc.fixturenames:
             metafunc.fixturenames.append(CELL_ARGNAME)
         metafunc.parametrize(CELL_ARGNAME, params, indirect=True)
-
-    def _above(self, node: Any) -> bool:
-        if node is None:
-            return False
-        known = self._matrix_above.get(id(node))
-        if known is None:
-            known = any(marker.name == "matrix" for marker in node.own_markers) or self._above(node.parent)
-            self._matrix_above[id(node)] = known
-        return known
 
     @pytest.fixture
     def orchestra_context(self, request: pytest.FixtureRequest) -> MatrixContext:

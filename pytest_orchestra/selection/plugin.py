@@ -163,7 +163,7 @@ class MapRecording:
             commit=git_state(self.settings.rootdir).commit,
         )
         try:
-            save_with_retries(self.map_path, recording, self)
+            self.warning = save_with_retries(self.map_path, recording)
         except (OSError, MapError, Exception) as exc:  # never lose the run over the map
             self.warning = f"orchestra: could not write the map {self.map_path}: {exc}"
         if self.warning:
@@ -174,8 +174,9 @@ class MapRecording:
                         "in a run without it")
 
 
-def save_with_retries(map_path: Path, recording: Any, owner: Any, *, attempts: int = 120) -> None:
-    """Save, waiting out other processes (xdist workers, shards on one machine) that hold the map.
+def save_with_retries(map_path: Path, recording: Any, *, attempts: int = 120) -> Optional[str]:
+    """Save, waiting out other processes (xdist workers, shards on one machine) that hold the map;
+    returns the warning opening it gave, if any.
 
     SQLite's busy timeout does not cover every lock (switching to WAL while another
     process creates the file fails at once), so a locked map is retried for about a minute.
@@ -186,16 +187,17 @@ def save_with_retries(map_path: Path, recording: Any, owner: Any, *, attempts: i
 
     for attempt in range(attempts):
         try:
-            store, owner.warning = MapStore.open_for_recording(map_path)
+            store, warning = MapStore.open_for_recording(map_path)
             try:
                 store.save(recording)
             finally:
                 store.close()
-            return
+            return warning
         except sqlite3.OperationalError as exc:
             if not _is_lock(exc) or attempt == attempts - 1:
                 raise
             time.sleep(0.5)
+    return None  # pragma: no cover - the last attempt returns or raises
 
 
 # --- selecting ------------------------------------------------------------------------

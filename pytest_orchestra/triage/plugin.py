@@ -19,7 +19,7 @@ import os
 from dataclasses import field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 
@@ -46,15 +46,20 @@ class _EvidenceReader:
         self.rootdir = rootdir
         self.test_file_patterns = tuple(test_file_patterns)
 
-    def _evidence(self, excinfo: Any) -> Optional[Dict[str, Any]]:
+    def _read(self, node: Any, excinfo: Any) -> Optional[Tuple[Optional[Dict[str, Any]], List[str]]]:
+        """(evidence, the node's marker names) of a failure; None when ``excinfo`` is none (a skip, an xfail...)."""
+        if excinfo is None or excinfo.errisinstance(_NOT_FAILURES):
+            return None
         from pytest_orchestra.triage.evidence import evidence_from_excinfo
 
+        evidence: Optional[Dict[str, Any]]
         try:
-            return evidence_from_excinfo(
+            evidence = evidence_from_excinfo(
                 excinfo, rootdir=self.rootdir, test_file_patterns=self.test_file_patterns
             ).to_dict()
         except Exception:  # noqa: BLE001 - evidence is best effort; the longrepr fallback remains
-            return None
+            evidence = None
+        return evidence, sorted({m.name for m in node.iter_markers()})
 
 
 class EvidenceCollector(_EvidenceReader):
@@ -77,12 +82,10 @@ class EvidenceCollector(_EvidenceReader):
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]) -> None:
-        excinfo = call.excinfo
-        if excinfo is None or excinfo.errisinstance(_NOT_FAILURES):
+        read = self._read(item, call.excinfo)
+        if read is None:
             return None
-        evidence = self._evidence(excinfo)
-        markers = sorted({m.name for m in item.iter_markers()})
-        self._pending[(item.nodeid, call.when)] = (evidence, markers)
+        self._pending[(item.nodeid, call.when)] = read
         manager = self.pluginmanager
         if manager is not None and not manager.has_plugin(EvidenceAttacher.name):
             manager.register(EvidenceAttacher(self), EvidenceAttacher.name)
@@ -130,13 +133,12 @@ class InProcessEvidence(_EvidenceReader):
     def pytest_exception_interact(self, node: Any, call: Any, report: Any) -> None:
         if not isinstance(report, pytest.TestReport) or not report.failed:
             return
-        excinfo = call.excinfo
-        if excinfo is None or excinfo.errisinstance(_NOT_FAILURES):
+        read = self._read(node, call.excinfo)
+        if read is None:
             return
-        evidence = self._evidence(excinfo)
+        evidence, report.orchestra_markers = read
         if evidence is not None:
             report.orchestra_evidence = evidence
-        report.orchestra_markers = sorted({m.name for m in node.iter_markers()})
 
 
 def _not_failures() -> tuple:

@@ -269,25 +269,31 @@ HELPER = textwrap.dedent(
 )
 
 
-def test_coverage_recorder_credits_a_shared_helper_to_every_test(tmp_path: Path) -> None:
-    # coveragepy #2200: with the sysmon core a line is credited to the first context only.
-    # In a child process: a second coverage.py measurement would pause make test's own.
-    (tmp_path / "helper.py").write_text(HELPER)
-    script = textwrap.dedent(
+def _recording_script(tmp_path: Path, recorder: str, modules: str, second_test: str) -> str:
+    """A child process's script: ``recorder`` records test "one" calling ``helper.shared(2)``
+    and test "two" running ``second_test``, then prints (context, file, lines) sorted."""
+    return textwrap.dedent(
         f"""
         import sys
         sys.path[:0] = [{str(Path(__file__).resolve().parents[2])!r}, {str(tmp_path)!r}]
         from pathlib import Path
-        from pytest_orchestra.selection.recorder import CoverageRecorder, ProjectFiles
-        import helper
-        recorder = CoverageRecorder(ProjectFiles(Path({str(tmp_path)!r})))
+        from pytest_orchestra.selection.recorder import {recorder}, ProjectFiles
+        import {modules}
+        recorder = {recorder}(ProjectFiles(Path({str(tmp_path)!r})))
         recorder.start()
         recorder.switch("one"); helper.shared(2)
-        recorder.switch("two"); helper.shared(2); helper.shared(0)
+        recorder.switch("two"); {second_test}
         data = recorder.stop()
         print(sorted((c, Path(f).name, sorted(l)) for c, files in data.items() for f, l in files.items()))
         """
     )
+
+
+def test_coverage_recorder_credits_a_shared_helper_to_every_test(tmp_path: Path) -> None:
+    # coveragepy #2200: with the sysmon core a line is credited to the first context only.
+    # In a child process: a second coverage.py measurement would pause make test's own.
+    (tmp_path / "helper.py").write_text(HELPER)
+    script = _recording_script(tmp_path, "CoverageRecorder", "helper", "helper.shared(2); helper.shared(0)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env).stdout
     assert out.strip() == str([("one", "helper.py", [2, 3]), ("two", "helper.py", [2, 3, 4])])
@@ -309,20 +315,8 @@ def _python_with_monitoring() -> Optional[str]:
 def test_monitoring_recorder_restarts_events_at_each_test(tmp_path: Path) -> None:
     (tmp_path / "helper.py").write_text(HELPER)
     (tmp_path / "twin.py").write_text(HELPER)  # equal code objects in another file
-    script = textwrap.dedent(
-        f"""
-        import sys
-        sys.path[:0] = [{str(Path(__file__).resolve().parents[2])!r}, {str(tmp_path)!r}]
-        from pathlib import Path
-        from pytest_orchestra.selection.recorder import MonitoringRecorder, ProjectFiles
-        import helper, twin
-        recorder = MonitoringRecorder(ProjectFiles(Path({str(tmp_path)!r})))
-        recorder.start()
-        recorder.switch("one"); helper.shared(2)
-        recorder.switch("two"); helper.shared(2); helper.shared(0); twin.shared(0)
-        data = recorder.stop()
-        print(sorted((c, Path(f).name, sorted(l)) for c, files in data.items() for f, l in files.items()))
-        """
+    script = _recording_script(
+        tmp_path, "MonitoringRecorder", "helper, twin", "helper.shared(2); helper.shared(0); twin.shared(0)"
     )
     python = _python_with_monitoring()
     assert python is not None
@@ -362,10 +356,7 @@ def test_a_map_another_process_holds_is_waited_for_not_moved_aside(tmp_path: Pat
     holder.execute("BEGIN EXCLUSIVE")  # another worker in the middle of its save
     threading.Timer(1.0, lambda: holder.execute("COMMIT")).start()
 
-    class Owner:
-        warning = None
-
-    save_with_retries(path, recording_of(tmp_path, {"t::b": {"m.py": {1}}}), Owner())
+    assert save_with_retries(path, recording_of(tmp_path, {"t::b": {"m.py": {1}}})) is None
     holder.close()
     store = MapStore.open_for_reading(path)
     assert {name for name, (kind, _) in store.contexts().items() if kind == "test"} == {"t::a", "t::b"}
