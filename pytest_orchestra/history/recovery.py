@@ -84,6 +84,9 @@ def inspect(connection: sqlite3.Connection) -> Optional[Problem]:
         return inspect(connection)
     if version == 0:
         return Problem.corrupt("it holds tables but no pytest-orchestra schema version")
+    if version < schema.SCHEMA_VERSION and _can_migrate(version):
+        migrate(connection)
+        return inspect(connection)
     if version != schema.SCHEMA_VERSION:
         return Problem.version(version)
     for table, expected_columns in schema.EXPECTED_TABLES.items():
@@ -98,6 +101,26 @@ def inspect(connection: sqlite3.Connection) -> Optional[Problem]:
     for probe in _PROBES:
         connection.execute(probe).fetchone()
     return None
+
+
+def _can_migrate(version: int) -> bool:
+    return all(step in schema.MIGRATIONS for step in range(version, schema.SCHEMA_VERSION))
+
+
+def migrate(connection: sqlite3.Connection) -> int:
+    """Bring an older database up to :data:`schema.SCHEMA_VERSION` in place; return the version found.
+
+    One write transaction: another session migrating at the same time waits,
+    then finds the work done; a failure leaves the file as it was.
+    """
+    with write_transaction(connection):
+        found = _user_version(connection)
+        for step in range(found, schema.SCHEMA_VERSION):
+            for statement in schema.MIGRATIONS[step]:
+                connection.execute(statement)
+        if found < schema.SCHEMA_VERSION:
+            connection.execute(f"PRAGMA user_version = {int(schema.SCHEMA_VERSION)}")
+    return found
 
 
 def mark_stale_runs(connection: sqlite3.Connection, *, now: Optional[float] = None) -> int:

@@ -1,8 +1,9 @@
 """Table layout of the history database and the mapping between rows and records.
 
 The layout is versioned with ``PRAGMA user_version``; any change to the tables
-below must bump :data:`SCHEMA_VERSION`, which makes older databases be moved
-aside rather than migrated (history is a cache of past runs, not a ledger).
+below must bump :data:`SCHEMA_VERSION` and add the statements that bring the
+previous version up to it to :data:`MIGRATIONS`, so an older database is
+migrated in place: a team's history is a ledger worth keeping.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from pytest_orchestra.records import RunRecord, TestRecord
 
-SCHEMA_VERSION: int = 2
+SCHEMA_VERSION: int = 3
 
 # "commit" and "trigger" are SQL keywords, hence the longer column names.
 RUN_COLUMNS: Tuple[str, ...] = (
@@ -34,6 +35,8 @@ RUN_COLUMNS: Tuple[str, ...] = (
     "args",
     "plan",
     "rerun_of",
+    "code_state",
+    "code_changes",
 )
 
 TEST_COLUMNS: Tuple[str, ...] = (
@@ -54,6 +57,7 @@ TEST_COLUMNS: Tuple[str, ...] = (
     "worker",
     "flaky",
     "quarantined",
+    "fingerprint",
 )
 
 CREATE_STATEMENTS: Tuple[str, ...] = (
@@ -74,7 +78,9 @@ CREATE_STATEMENTS: Tuple[str, ...] = (
         pid INTEGER NOT NULL,
         args TEXT NOT NULL,
         plan TEXT,
-        rerun_of TEXT
+        rerun_of TEXT,
+        code_state TEXT,
+        code_changes TEXT
     )
     """,
     "CREATE INDEX IF NOT EXISTS runs_started ON runs(started)",
@@ -97,12 +103,29 @@ CREATE_STATEMENTS: Tuple[str, ...] = (
         location_line INTEGER,
         worker TEXT,
         flaky INTEGER NOT NULL,
-        quarantined INTEGER NOT NULL
+        quarantined INTEGER NOT NULL,
+        fingerprint TEXT
     )
     """,
     "CREATE INDEX IF NOT EXISTS tests_run_id ON tests(run_id)",
     "CREATE INDEX IF NOT EXISTS tests_nodeid ON tests(nodeid)",
 )
+
+#: Statements bringing a database of version N up to N + 1, run in one write transaction.
+MIGRATIONS: Dict[int, Tuple[str, ...]] = {
+    # 2: the plan a run used and the run it reruns.
+    1: (
+        "ALTER TABLE runs ADD COLUMN plan TEXT",
+        "ALTER TABLE runs ADD COLUMN rerun_of TEXT",
+    ),
+    # 3: the code state a run tested (flakiness compares runs of the same code) and the
+    # fingerprint of each failure (reviewed labels are found by it).
+    2: (
+        "ALTER TABLE runs ADD COLUMN code_state TEXT",
+        "ALTER TABLE runs ADD COLUMN code_changes TEXT",
+        "ALTER TABLE tests ADD COLUMN fingerprint TEXT",
+    ),
+}
 
 #: What a healthy database must hold, checked cheaply on every open.
 EXPECTED_TABLES: Dict[str, Tuple[str, ...]] = {
@@ -150,12 +173,14 @@ def encode_run(run: RunRecord) -> Tuple[object, ...]:
         run.args,
         run.plan,
         run.rerun_of,
+        run.code_state,
+        run.code_changes,
     )
 
 
 def decode_run(row: Sequence[object]) -> RunRecord:
     (run_id, started, ended, status, commit, branch, trigger, exit_status,
-     workers, rate, gate, host, pid, args, plan, rerun_of) = row
+     workers, rate, gate, host, pid, args, plan, rerun_of, code_state, code_changes) = row
     return RunRecord(
         run_id=str(run_id),
         started=float(started),  # type: ignore[arg-type]
@@ -173,6 +198,8 @@ def decode_run(row: Sequence[object]) -> RunRecord:
         args=str(args),
         plan=_optional_text(plan),
         rerun_of=_optional_text(rerun_of),
+        code_state=_optional_text(code_state),
+        code_changes=_optional_text(code_changes),
     )
 
 
@@ -196,11 +223,12 @@ def encode_test(run_id: str, test: TestRecord) -> Tuple[object, ...]:
         test.worker,
         int(test.flaky),
         int(test.quarantined),
+        test.fingerprint,
     )
 
 
 #: Columns a test row often leaves NULL (a passing test without app, worker or location).
-_NULLABLE_TEST_COLUMNS = frozenset({"category", "app", "location_file", "location_line", "worker"})
+_NULLABLE_TEST_COLUMNS = frozenset({"category", "app", "location_file", "location_line", "worker", "fingerprint"})
 
 #: The insert for a row whose nullable columns are all NULL: they are left out and default to NULL.
 INSERT_TEST_WITHOUT_NULLS = (
@@ -229,7 +257,8 @@ def test_insert_batches(run_id: str, tests: Sequence[TestRecord]) -> List[Tuple[
     rows: List[Tuple[object, ...]] = []
     statement = ""
     for test in tests:
-        if test.category is None and test.app is None and test.location is None and test.worker is None:
+        if (test.category is None and test.app is None and test.location is None and test.worker is None
+                and test.fingerprint is None):
             matrix = test.matrix
             markers = test.markers
             if (
@@ -272,7 +301,7 @@ def test_insert_batches(run_id: str, tests: Sequence[TestRecord]) -> List[Tuple[
 
 def decode_test(row: Sequence[object]) -> TestRecord:
     (_run_id, nodeid, outcome, phase, duration, start, attempts, category, app,
-     matrix, markers, message, location_file, location_line, worker, flaky, quarantined) = row
+     matrix, markers, message, location_file, location_line, worker, flaky, quarantined, fingerprint) = row
     location: Optional[Tuple[str, int]] = None
     if location_file is not None:
         line = 0 if location_line is None else int(location_line)  # type: ignore[call-overload]
@@ -293,6 +322,7 @@ def decode_test(row: Sequence[object]) -> TestRecord:
         worker=_optional_text(worker),
         flaky=bool(flaky),
         quarantined=bool(quarantined),
+        fingerprint=_optional_text(fingerprint),
     )
 
 

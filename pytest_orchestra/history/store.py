@@ -183,15 +183,16 @@ class HistoryStore:
 
     @_guarded(lambda: None)
     def finish_run(self, run: RunRecord) -> None:
-        """Store how the run ended: end time, status, exit status, rate, gate, workers (and its plan
-        and the run it reruns, which capabilities set once the run has begun)."""
+        """Store how the run ended: end time, status, exit status, rate, gate, workers (and its plan,
+        the run it reruns and the code state it tested, which are known once the run has begun)."""
         gate = None if run.gate_passed is None else int(bool(run.gate_passed))
         with write_transaction(self._db) as db:
             updated = db.execute(
                 "UPDATE runs SET ended = ?, status = ?, exit_status = ?, success_rate = ?,"
-                " gate_passed = ?, workers = ?, plan = ?, rerun_of = ? WHERE run_id = ?",
+                " gate_passed = ?, workers = ?, plan = ?, rerun_of = ?, code_state = ?,"
+                " code_changes = ? WHERE run_id = ?",
                 (run.ended, run.status, run.exit_status, run.success_rate, gate,
-                 run.workers, run.plan, run.rerun_of, run.run_id),
+                 run.workers, run.plan, run.rerun_of, run.code_state, run.code_changes, run.run_id),
             ).rowcount
             if not updated:
                 # begin_run's row went missing (pruned by another session): keep the run anyway.

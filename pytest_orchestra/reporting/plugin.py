@@ -24,6 +24,7 @@ from pytest_orchestra.records import FAILING_OUTCOMES, GateVerdict, RunRecord, R
 from pytest_orchestra.runinfo import detect_trigger, git_state, host_name, new_run_id
 
 if TYPE_CHECKING:
+    from pytest_orchestra.codestate import CodeStateReader
     from pytest_orchestra.history import HistoryStore
     from pytest_orchestra.settings import OrchestraSettings
 
@@ -62,6 +63,8 @@ class RunRecorder:
         #: While folding: see :func:`record_filters`.
         self._record_filters: Optional[List[Any]] = None
         self._passing_wanted = True
+        #: Reads the code state the run tests beside the tests (see ``codestate``).
+        self._code_state: Optional["CodeStateReader"] = None
 
     # -- session lifecycle -------------------------------------------------------------
 
@@ -81,6 +84,11 @@ class RunRecorder:
         if self.settings.records:
             from pytest_orchestra.history import HistoryStore
 
+            if git.commit:
+                from pytest_orchestra.codestate import CodeStateReader
+
+                exclude = [self.settings.base_dir] + ([self.settings.report_dir] if self.settings.report_dir else [])
+                self._code_state = CodeStateReader(self.settings.rootdir, git.commit, exclude=exclude)
             self.store = HistoryStore.open(self.settings.history_path, warn=self._warn)
             self.store.begin_run(self.run)
         self.config.hook.pytest_orchestra_run_started(config=self.config, run=self.run)
@@ -146,6 +154,10 @@ class RunRecorder:
         for record, reports in self.builder.drain():
             self._finish_record(record, reports)
         run.ended = time.time()
+        if self._code_state is not None:
+            state = self._code_state.result()
+            if state is not None:
+                run.code_state, run.code_changes = state.key, state.changes_json()
         records = self.records
         # Over every record of the run, so counted in C (map) rather than per record in Python.
         run.workers = len(set(map(_WORKER, records)) - {None, ""})

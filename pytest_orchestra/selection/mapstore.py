@@ -219,6 +219,20 @@ class MapStore:
             for name, path, digest, lines in rows:
                 yield Hit(str(name), str(path), str(digest), None if lines is None else decode_lines(lines))
 
+    def hits_of(self, contexts: Iterable[str]) -> Iterator[Hit]:
+        """The hits of the named contexts (a test, the fixtures it used, its file's collection)."""
+        wanted = sorted(set(contexts))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" for _ in chunk)
+            rows = self.db.execute(
+                "SELECT contexts.name, hits.path, hits.hash, hits.lines FROM hits "
+                f"JOIN contexts ON contexts.id = hits.context_id WHERE contexts.name IN ({marks})",
+                chunk,
+            )
+            for name, path, digest, lines in rows:
+                yield Hit(str(name), str(path), str(digest), None if lines is None else decode_lines(lines))
+
     def source(self, digest: str) -> Optional[str]:
         text = self._sources.get(digest)
         if text is not None:

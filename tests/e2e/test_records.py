@@ -289,3 +289,30 @@ def test_ci_trigger_and_git_state_are_recorded(pytester: pytest.Pytester, monkey
     assert run["triggered_by"] == "gitlab-ci"
     assert run["git_commit"] == commit
     assert run["branch"] == "feature/refunds"
+
+
+def test_each_run_records_the_code_state_it_tested(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(prices="def add(a, b):\n    return a + b\n")
+    pytester.makepyfile(test_prices="from prices import add\n\ndef test_add():\n    assert add(1, 2) == 3\n")
+    for command in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "-c", "user.email=a@b.c", "-c", "user.name=a", "add", "."],
+        ["git", "-c", "user.email=a@b.c", "-c", "user.name=a", "commit", "-q", "-m", "init"],
+    ):
+        subprocess.run(command, cwd=pytester.path, check=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=pytester.path, capture_output=True, text=True
+    ).stdout.strip()
+    prices = pytester.path / "prices.py"
+    original = prices.read_text()
+    # Clean, broken, restored, broken again: the reports and history the runs write are not code.
+    for text in (original, original.replace("a + b", "a - b"), original, original.replace("a + b", "a - b")):
+        prices.write_text(text)
+        pytester.runpytest("-p", "no:cacheprovider")
+
+    runs = history_rows(pytester.path, "runs", "ORDER BY started")
+    states = [run["code_state"] for run in runs]
+    assert states[0] == states[2] == commit
+    assert states[1] == states[3] != commit
+    assert runs[0]["code_changes"] is None
+    assert list(json.loads(runs[1]["code_changes"])) == ["prices.py"]

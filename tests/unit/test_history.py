@@ -118,6 +118,7 @@ def test_every_field_of_a_run_and_its_tests_reads_back(db: Path, warnings: List[
         worker="gw1",
         flaky=True,
         quarantined=True,
+        fingerprint="3f2a9c1d0b7e",
     )
     bare = TestRecord(nodeid="tests/test_login.py::test_logout", outcome="passed")
     with open_store(db, warnings) as store:
@@ -128,6 +129,8 @@ def test_every_field_of_a_run_and_its_tests_reads_back(db: Path, warnings: List[
         finished = replace(
             started, ended=1_763_781_400.0, status="complete", exit_status=1,
             success_rate=0.5, gate_passed=False, workers=3,
+            code_state="0123456789abcdef0123456789abcdef01234567+9f86d081884c7d65",
+            code_changes='{"src/app.py": "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"}',
         )
         store.finish_run(finished)
 
@@ -157,6 +160,7 @@ def test_passes_that_differ_from_a_plain_pass_in_one_field_read_back_in_order(db
         replace(plain, nodeid="t.py::matrix", matrix={"role": "Guest"}),
         replace(plain, nodeid="t.py::skipped", outcome="skipped"),
         replace(plain, nodeid="t.py::worker", worker="gw0"),
+        replace(plain, nodeid="t.py::fingerprint", fingerprint="ab12cd34"),
     ]
     records = [replace(plain, nodeid=f"t.py::plain{i}") if i % 2 == 0 else variants[i // 2]
                for i in range(2 * len(variants))]
@@ -630,6 +634,32 @@ def test_a_newer_schema_is_moved_aside_with_its_version(db: Path, warnings: List
         rf"\.orchestra/history\.db\.v7-{STAMP} and started a new one",
         warnings[0],
     ), warnings[0]
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_schema_is_migrated_in_place_keeping_its_runs(
+    db: Path, warnings: List[str], version: int
+) -> None:
+    with open_store(db, []) as store:
+        store.begin_run(make_run("old-run", commit="a" * 40))
+        store.add_tests("old-run", [TestRecord("t.py::kept", "failed", message="boom")])
+    # Take the database back to what that version's tables held.
+    dropped = [column for step in range(version, SCHEMA_VERSION) for column in schema.MIGRATIONS[step]]
+    _sql(db, *[statement.replace("ADD COLUMN", "DROP COLUMN").rsplit(" ", 1)[0] for statement in dropped],
+         f"PRAGMA user_version = {version}")
+
+    with open_store(db, warnings) as store:
+        assert [run.run_id for run in store.runs()] == ["old-run"]
+        assert store.get_run("old-run").commit == "a" * 40
+        assert [(t.nodeid, t.message, t.fingerprint) for t in store.tests("old-run")] == [("t.py::kept", "boom", None)]
+        store.begin_run(make_run("new-run", code_state="b" * 40))
+        assert store.get_run("new-run").code_state == "b" * 40
+
+    assert warnings == []
+    assert not list(db.parent.glob("history.db.v*"))
+    raw = sqlite3.connect(db)
+    assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    raw.close()
 
 
 def test_an_older_schema_is_moved_aside_with_its_version(
