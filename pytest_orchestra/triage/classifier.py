@@ -1,10 +1,11 @@
 """Deciding the category of one failure.
 
-The order is fixed and mirrors how strong each kind of evidence is: a retry
-that passed beats everything (the outcome was not a function of the code),
-then facts handed over by other capabilities (a dependency failed, an
-environment could not be provisioned, history says the test flips), then the
-user's rules, the built-in rules, and last an optional learned model. A
+The order is fixed and mirrors how strong each kind of evidence is: a
+person's reviewed label for the failure's fingerprint beats everything (see
+``labels``), then a retry that passed (the outcome was not a function of the
+code), then facts handed over by other capabilities (a dependency failed, an
+environment could not be provisioned), then the user's rules, the built-in
+rules, and last an optional learned model trained on reviewed labels. A
 decision below the threshold is reported as ``unknown`` rather than guessed.
 Pure logic: no pytest import.
 """
@@ -21,12 +22,18 @@ from pytest_orchestra.triage.failure import Failure
 from pytest_orchestra.triage.rules import BUILTIN_RULES, Facts, Rule, first_match
 
 if TYPE_CHECKING:
+    from pytest_orchestra.triage.labels import ReviewedLabel, ReviewedLabels
     from pytest_orchestra.triage.learned import LearnedModel
+    from pytest_orchestra.triage.rules.project import ProjectIndex
 
 __all__ = ["CATEGORIES", "Classifier", "Decision"]
 
 #: Context keys other capabilities fill, strongest first; each names its category.
 CONTEXT_CATEGORIES: tuple[str, ...] = ("dependency", "environment", "infrastructure", "data", "flaky")
+
+
+#: The rule name of a decision taken from a reviewed label.
+REVIEWED = "reviewed"
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,15 @@ class Decision:
     confidence: float
     rule: str
     reason: str
+
+    @property
+    def reviewed(self) -> bool:
+        """Whether a person decided this category (a reviewed label), not the plugin."""
+        return self.rule == REVIEWED
+
+    @classmethod
+    def from_label(cls, label: "ReviewedLabel") -> "Decision":
+        return cls(label.category, 1.0, REVIEWED, label.describe())
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -55,15 +71,29 @@ class Classifier:
         threshold: float = 0.6,
         model: LearnedModel | None = None,
         builtin_rules: Sequence[Rule] = BUILTIN_RULES,
+        labels: "ReviewedLabels | None" = None,
+        project: "ProjectIndex | None" = None,
     ) -> None:
         self.user_rules = tuple(user_rules)
         self.threshold = threshold
         self.model = model
         self.builtin_rules = tuple(builtin_rules)
+        self.labels = labels
+        self.project = project
         # Compiled once: a run may classify thousands of failures.
         self._patterns: dict[str, re.Pattern[str]] = {}
 
-    def classify(self, failure: Failure) -> Decision:
+    def reviewed(self, fingerprint: str | None) -> Decision | None:
+        """The decision of a reviewed label for ``fingerprint``, if a person labelled it."""
+        if self.labels is None or not fingerprint:
+            return None
+        label = self.labels.get(fingerprint)
+        return Decision.from_label(label) if label is not None else None
+
+    def classify(self, failure: Failure, fingerprint: str | None = None) -> Decision:
+        reviewed = self.reviewed(fingerprint)
+        if reviewed is not None:
+            return reviewed
         decision = self._decide(failure)
         if decision.category != "unknown" and decision.confidence < self.threshold:
             return Decision(
@@ -87,7 +117,7 @@ class Classifier:
             fact = failure.context.get(key)
             if fact:
                 return Decision(key, 0.95, f"context:{key}", fact)
-        facts = Facts(failure)
+        facts = Facts(failure, self.project)
         for rule in self.user_rules:
             if self._user_rule_matches(rule, facts):
                 return Decision(rule.category, rule.confidence, f"user:{rule.name}",

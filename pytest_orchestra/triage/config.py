@@ -107,11 +107,16 @@ class RouteSpec:
     owners: tuple[str, ...] = ()
 
 
+#: Where reviewed labels live unless the workflow says otherwise (committable, next to the quarantine).
+DEFAULT_LABELS_FILE = ".orchestra/triage-labels.yaml"
+
+
 @plainclass(frozen=True)
 class TriageSpec:
     rules: tuple[UserRule, ...] = ()
     threshold: float = 0.6
     model: str | None = None
+    labels: str = DEFAULT_LABELS_FILE
     routes: tuple[RouteSpec, ...] = ()
     sinks: dict[str, SinkSpec] = field(default_factory=dict)
     incident_min_tests: int = 5
@@ -293,6 +298,9 @@ def triage_section_node() -> Node:
             ),
             "model": Field(Str("Learned model file (JSON), relative to the rootdir.",
                                non_empty=True), nullable=True),
+            "labels": Field(Str("Reviewed labels file (YAML), relative to the rootdir: a person's category "
+                                "for a failure fingerprint, which wins for every later failure with it.",
+                                non_empty=True), default=DEFAULT_LABELS_FILE),
             "rules": Field(ListOf(USER_RULE, "User rules, tried in order before the built-in ones.",
                                   expected="a list of rules"), default=()),
             "sinks": Field(MapOf(Str(pattern=NAME_PATTERN,
@@ -401,6 +409,7 @@ def triage_spec(validated: Mapping[str, Any] | None) -> TriageSpec:
         rules=tuple(_user_rule(rule) for rule in validated.get("rules", ())),
         threshold=float(validated.get("threshold", 0.6)),
         model=validated.get("model"),
+        labels=validated.get("labels", DEFAULT_LABELS_FILE),
         routes=tuple(_route(route) for route in validated.get("routes", ())),
         sinks={name: _sink(name, sink) for name, sink in validated.get("sinks", {}).items()},
         incident_min_tests=int(validated.get("incident_min_tests", 5)),

@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from pytest_orchestra.triage.failure import (
     CAPTURED_LIMIT,
     MESSAGE_LIMIT,
+    PROJECT_KINDS,
     Failure,
     FailureEvidence,
     Frame,
     cap,
 )
-from pytest_orchestra.triage.rules import DATA_FOLDERS, STDLIB_DIRS, TEST_FOLDERS
+from pytest_orchestra.triage.datainputs import DATA_FOLDERS, TEST_FOLDERS
+from pytest_orchestra.triage.rules.facts import STDLIB_DIRS
 
 if TYPE_CHECKING:
     from _pytest._code import ExceptionInfo
@@ -42,6 +44,8 @@ INTERNAL_PARTS = frozenset({"_pytest", "pluggy", "xdist", "execnet"})
 FRAME_LIMIT = 40
 #: Most linked exceptions (causes and contexts) followed.
 CHAIN_LIMIT = 5
+#: Longest source line kept for a frame.
+LINE_LIMIT = 200
 
 
 
@@ -72,6 +76,12 @@ def _frame_kind(path: str, rootdir: Path, test_file_patterns: tuple[str, ...]) -
     absolute = candidate if candidate.is_absolute() else rootdir / candidate
     parts = absolute.parts
     if "site-packages" in parts or "dist-packages" in parts:
+        # The project itself installed into the environment (tox, a wheel under test):
+        # its code is still the code under test.
+        index = max(i for i, part in enumerate(parts) if part in ("site-packages", "dist-packages"))
+        inside = parts[index + 1:]
+        if inside and _module_name(inside[0]) in project_packages(rootdir):
+            return "product", "/".join(inside)
         return "site-packages", absolute.as_posix()
     try:
         relative = absolute.relative_to(rootdir)
@@ -81,6 +91,35 @@ def _frame_kind(path: str, rootdir: Path, test_file_patterns: tuple[str, ...]) -
             return "stdlib", absolute.as_posix()
         return "site-packages", absolute.as_posix()
     return project_kind(relative.as_posix(), test_file_patterns), relative.as_posix()
+
+
+def _module_name(part: str) -> str:
+    return part[:-3] if part.endswith(".py") else part
+
+
+#: Top-level names in a rootdir that are tooling, not the project's importable code.
+_NOT_PROJECT_MODULES = frozenset({"setup", "conftest", "noxfile", "tasks", "fabfile", "manage", "docs", "doc",
+                                   "examples", "scripts", "benchmarks", "build", "dist"})
+
+
+@functools.lru_cache(maxsize=16)
+def project_packages(rootdir: Path) -> frozenset[str]:
+    """Top-level packages and modules the project defines (in the rootdir or its ``src/``)."""
+    names: set[str] = set()
+    for base in (rootdir, rootdir / "src"):
+        try:
+            entries = list(base.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            name = _module_name(entry.name)
+            if not name.isidentifier() or name in _NOT_PROJECT_MODULES or name in TEST_FOLDERS:
+                continue
+            if (entry.is_dir() and (entry / "__init__.py").is_file()) or (
+                entry.is_file() and entry.name.endswith(".py")
+            ):
+                names.add(name)
+    return frozenset(names)
 
 
 def project_kind(relative: str, test_file_patterns: Sequence[str] = DEFAULT_TEST_PATTERNS) -> str:
@@ -122,19 +161,40 @@ def _linked(exc: BaseException) -> BaseException | None:
     return None
 
 
-def _raw_frames(tb: TracebackType | None, rootdir: Path, patterns: Sequence[str]) -> list[Frame]:
+def _raw_frames(
+    tb: TracebackType | None, rootdir: Path, patterns: Sequence[str], live: list | None = None
+) -> list[Frame]:
+    """The traceback's frames; the project's own carry their source line.
+
+    ``live`` (when given) receives ``(frame object, kind, line)`` of each frame,
+    for readers that look into variables (see ``datainputs``).
+    """
     frames: list[Frame] = []
     while tb is not None:
         code = tb.tb_frame.f_code
-        frames.append(_frame(code.co_filename, tb.tb_lineno, code.co_name, rootdir, patterns))
+        frame = _frame(code.co_filename, tb.tb_lineno, code.co_name, rootdir, patterns)
+        if frame.kind in PROJECT_KINDS:
+            frame.line = _source_line(code.co_filename, tb.tb_lineno)
+        if live is not None:
+            live.append((tb.tb_frame, frame.kind, frame.line))
+        frames.append(frame)
         tb = tb.tb_next
     return frames
 
 
-def _frames_from_tb(
-    tb: TracebackType | None, rootdir: Path, patterns: Sequence[str]
-) -> tuple[Frame, ...]:
-    return _keep(_raw_frames(tb, rootdir, patterns))
+def _source_line(filename: str, lineno: int) -> str:
+    import linecache
+
+    return linecache.getline(filename, lineno).strip()[:LINE_LIMIT]
+
+
+def _data_inputs(live: list, rootdir: Path) -> tuple[str, ...]:
+    from pytest_orchestra.triage.datainputs import data_inputs
+
+    try:
+        return data_inputs(live, rootdir)
+    except Exception:  # noqa: BLE001 - best effort: the rules still see the exception
+        return ()
 
 
 def _frame(path: str, lineno: int, function: str, rootdir: Path, patterns: Sequence[str]) -> Frame:
@@ -165,15 +225,15 @@ def evidence_from_exception(
 ) -> FailureEvidence:
     """Evidence from an exception object (its own ``__traceback__``) and its chain."""
     seen = _seen if _seen is not None else {id(exc)}
+    live: list = []
+    frames = _raw_frames(exc.__traceback__, rootdir, tuple(test_file_patterns), live)
     return FailureEvidence(
         exception_type=_qualified(type(exc)),
         exception_mro=tuple(_qualified(kind) for kind in type(exc).__mro__),
         message=_message(exc),
-        frames=_keep(_with_syntax_location(
-            exc, list(_frames_from_tb(exc.__traceback__, rootdir, test_file_patterns)),
-            rootdir, test_file_patterns,
-        )),
+        frames=_keep(_with_syntax_location(exc, frames, rootdir, test_file_patterns)),
         chain=_chain(exc, rootdir, test_file_patterns, seen),
+        data_inputs=_data_inputs(live, rootdir),
     )
 
 
@@ -203,13 +263,15 @@ def evidence_from_excinfo(
     # The raw traceback, not pytest's ``excinfo.traceback``: building pytest's
     # entries costs more than the rest of triage, and the frames it cuts away
     # (pytest's and pluggy's) are dropped by ``_keep`` all the same.
-    frames = _raw_frames(excinfo.tb, rootdir, tuple(test_file_patterns))
+    live: list = []
+    frames = _raw_frames(excinfo.tb, rootdir, tuple(test_file_patterns), live)
     return FailureEvidence(
         exception_type=_qualified(type(exc)),
         exception_mro=tuple(_qualified(kind) for kind in type(exc).__mro__),
         message=_message(exc),
         frames=_keep(_with_syntax_location(exc, frames, rootdir, test_file_patterns)),
         chain=_chain(exc, rootdir, test_file_patterns, {id(exc)}),
+        data_inputs=_data_inputs(live, rootdir),
     )
 
 

@@ -39,6 +39,8 @@ class Frame:
     lineno: int
     function: str
     kind: str
+    #: The source line, for the project's own frames (rules read what the line does).
+    line: str = ""
 
     def describe(self) -> str:
         return f"{self.path}:{self.lineno} ({self.function})"
@@ -53,6 +55,9 @@ class FailureEvidence:
     message: str
     frames: tuple[Frame, ...]
     chain: tuple[FailureEvidence, ...] = ()
+    #: Data files of the project the failing code was reading (rootdir-relative): named by
+    #: a path or open file in a frame's variables, or by a string on a failing line.
+    data_inputs: tuple[str, ...] = ()
 
     @property
     def short_type(self) -> str:
@@ -85,16 +90,16 @@ class FailureEvidence:
         return tuple(result)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "exception_type": self.exception_type,
             "exception_mro": list(self.exception_mro),
             "message": self.message,
-            "frames": [
-                {"path": f.path, "lineno": f.lineno, "function": f.function, "kind": f.kind}
-                for f in self.frames
-            ],
+            "frames": [_frame_dict(f) for f in self.frames],
             "chain": [linked.to_dict() for linked in self.chain],
         }
+        if self.data_inputs:
+            data["data_inputs"] = list(self.data_inputs)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FailureEvidence:
@@ -108,11 +113,20 @@ class FailureEvidence:
                     lineno=int(f["lineno"]),
                     function=str(f["function"]),
                     kind=str(f["kind"]),
+                    line=str(f.get("line", "")),
                 )
                 for f in data.get("frames", ())
             ),
             chain=tuple(cls.from_dict(linked) for linked in data.get("chain", ())),
+            data_inputs=tuple(str(path) for path in data.get("data_inputs", ())),
         )
+
+
+def _frame_dict(frame: Frame) -> dict[str, Any]:
+    data: dict[str, Any] = {"path": frame.path, "lineno": frame.lineno, "function": frame.function, "kind": frame.kind}
+    if frame.line:
+        data["line"] = frame.line
+    return data
 
 
 @dataclass

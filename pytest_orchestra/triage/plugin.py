@@ -5,27 +5,23 @@ Three plugin objects, each registered only where it has work:
 - :class:`EvidenceCollector` where tests run (the single process, or each
   xdist worker): puts the failing exception's evidence on the report as plain
   data, so the controller classifies the same way with and without ``-n``;
-- the retry runner (``retries.py``) where tests run, when retries are on;
-- :class:`TriageController` on the controller: classifies each failure as the
-  recorder finishes it, detects flakiness from history, applies the
-  quarantine, clusters, routes to sinks and writes ``triage.json``.
+- the retry runner (``retries.py``) where tests run, when retries are on, with
+  :class:`RetryEvidence` telling it which failures ran code changed since their
+  last pass (those are not flake suspects);
+- the ``TriageController`` (``controller.py``) on the controller: classifies
+  each failure as the recorder finishes it, judges flakiness from history,
+  applies the quarantine, clusters, routes to sinks and writes ``triage.json``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-from dataclasses import field
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 
-from pytest_orchestra.plainclass import plainclass
-from pytest_orchestra.records import RunResult, TestRecord
-from pytest_orchestra.triage.config import QuarantineSpec, RetriesSpec, TriageSpec
+from pytest_orchestra.triage.config import QuarantineSpec, TriageSpec
 
 if TYPE_CHECKING:
     from pytest_orchestra.settings import OrchestraSettings
@@ -34,9 +30,6 @@ if TYPE_CHECKING:
 
 # The classification modules (rules, evidence, fingerprints) are imported on the
 # first failure: a green run never pays for compiling their patterns.
-
-#: Runs whose failure share is above this are outages: no flakiness is read from them.
-OUTAGE_SHARE = 0.8
 
 
 class _EvidenceReader:
@@ -151,29 +144,59 @@ def _not_failures() -> tuple:
 _NOT_FAILURES = _not_failures()
 
 
-def build_classifier(spec: TriageSpec, model_path: Path) -> "Classifier":
+def build_classifier(spec: TriageSpec, model_path: Path, rootdir: Path, labels: Any = None) -> "Classifier":
     from pytest_orchestra.triage.classifier import Classifier
     from pytest_orchestra.triage.learned import load_model
+    from pytest_orchestra.triage.rules.project import ProjectIndex
 
-    return Classifier(user_rules=spec.rules, threshold=spec.threshold, model=load_model(model_path))
+    return Classifier(user_rules=spec.rules, threshold=spec.threshold, model=load_model(model_path),
+                      labels=labels, project=ProjectIndex(rootdir))
 
 
-def make_classify(config: pytest.Config, spec: TriageSpec, model_path: Path) -> Any:
-    """Classification as everywhere in the plugin: the hook first, then the classifier.
+class ClassifyFailure:
+    """Classification as everywhere in the plugin: a reviewed label first, then the hook, then the classifier.
 
-    The classifier is built on the first failure.
+    The classifier, the project index and the reviewed labels are built on the first failure.
     """
-    built: List["Classifier"] = []
 
-    def classify(failure: "Failure") -> "Decision":
-        decided = config.hook.pytest_orchestra_classify(failure=failure)
+    def __init__(self, config: pytest.Config, spec: TriageSpec, model_path: Path, rootdir: Path) -> None:
+        self.config = config
+        self.spec = spec
+        self.model_path = model_path
+        self.rootdir = rootdir
+        self._classifier: Optional["Classifier"] = None
+        self.labels: Any = None
+
+    def load_labels(self) -> Any:
+        """The reviewed labels (raises ``LabelsError`` for a malformed file)."""
+        if self.labels is None:
+            from pytest_orchestra.triage.labels import ReviewedLabels
+
+            self.labels = ReviewedLabels.load(self.rootdir / self.spec.labels)
+        return self.labels
+
+    @property
+    def classifier(self) -> "Classifier":
+        if self._classifier is None:
+            try:
+                labels = self.load_labels()
+            except ValueError:  # reported by the controller at session start; never break a worker
+                labels = None
+            self._classifier = build_classifier(self.spec, self.model_path, self.rootdir, labels)
+        return self._classifier
+
+    def __call__(self, failure: "Failure", fingerprint: Optional[str] = None) -> "Decision":
+        if fingerprint is None:
+            from pytest_orchestra.triage.fingerprint import fingerprint as fingerprint_of
+
+            fingerprint = fingerprint_of(failure)
+        reviewed = self.classifier.reviewed(fingerprint)
+        if reviewed is not None:
+            return reviewed
+        decided = self.config.hook.pytest_orchestra_classify(failure=failure)
         if decided is not None:
             return decided
-        if not built:
-            built.append(build_classifier(spec, model_path))
-        return built[0].classify(failure)
-
-    return classify
+        return self.classifier.classify(failure)
 
 
 def failure_for(report: Any, rootdir: Path, *, app: Optional[str] = None, attempts: int = 1) -> "Failure":
@@ -187,315 +210,53 @@ def failure_for(report: Any, rootdir: Path, *, app: Optional[str] = None, attemp
     )
 
 
-@plainclass
-class TriageEntry:
-    record: TestRecord
-    failure: "Failure"
-    decision: "Decision"
-    fingerprint: str
-    flakiness: str = ""
-    routes: List[str] = field(default_factory=list)
-    delivered: List[str] = field(default_factory=list)
+class RetryEvidence:
+    """Whether a failing test ran code changed since its last pass, for choosing retries (built on first use).
 
+    Where tests run, while the run goes on: reads history and the map, and the
+    code state now (one ``git status``), once per process.
+    """
 
-class TriageController:
-    """Classifies, clusters and routes the run's failures on the controller."""
-
-    def __init__(
-        self,
-        config: pytest.Config,
-        settings: "OrchestraSettings",
-        spec: TriageSpec,
-        quarantine: QuarantineSpec,
-        classify: Any,
-    ) -> None:
-        self.config = config
+    def __init__(self, settings: "OrchestraSettings", quarantine: QuarantineSpec) -> None:
         self.settings = settings
-        self.spec = spec
-        self.quarantine_spec = quarantine
-        self.classify = classify
-        self.entries: Dict[str, TriageEntry] = {}
-        self.quarantine: Any = None
-        self.deliveries: List[Any] = []
-        self.annotation_lines: List[str] = []
-        self.summary_line = ""
+        self.quarantine = quarantine
+        self._assessor: Any = None
+        self._store: Any = None
+        self._failed = False
 
-    # -- per test ------------------------------------------------------------------------
+    def __call__(self, nodeid: str) -> Any:
+        assessor = self._open()
+        return assessor.verdict(nodeid) if assessor is not None else None
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        path = self.settings.rootdir / self.quarantine_spec.file
-        if not path.exists() and not self.quarantine_spec.auto:
-            return  # nothing quarantined: no need to load the machinery
-        from pytest_orchestra.triage.quarantine import QuarantineError, QuarantineList
+    def _open(self) -> Any:
+        if self._assessor is not None or self._failed:
+            return self._assessor
+        self._failed = True
+        path = self.settings.history_path
+        if not path.exists():
+            return None
+        from pytest_orchestra.codestate import read_code_state
+        from pytest_orchestra.history import HistoryStore
+        from pytest_orchestra.runinfo import git_state
+        from pytest_orchestra.triage.assessment import HistoryAssessor
+        from pytest_orchestra.triage.controller import _map_path
 
-        try:
-            self.quarantine = QuarantineList.load(path, today=date.today())
-        except QuarantineError as exc:
-            raise pytest.UsageError(str(exc)) from None
+        self._store = HistoryStore.open(path, warn=lambda message: None)
+        rootdir = self.settings.rootdir
+        now = read_code_state(rootdir, git_state(rootdir).commit, exclude=[self.settings.base_dir])
+        self._assessor = HistoryAssessor(self._store, now=now, rootdir=rootdir, map_path=_map_path(self.settings),
+                                         min_runs=self.quarantine.min_runs, flip_rate=self.quarantine.flip_rate)
+        self._failed = False
+        return self._assessor
 
-    @property
-    def orchestra_wants_passing_records(self) -> bool:
-        """A passing test matters only when it may be quarantined (see reporting's ``record_filters``)."""
-        return self.quarantine is not None
+    def close(self) -> None:
+        if self._assessor is not None:
+            self._assessor.close()
+        if self._store is not None:
+            self._store.close()
 
-    def orchestra_wants_record(self, record: TestRecord) -> bool:
-        """Whether :meth:`pytest_orchestra_test_recorded` can change ``record`` (see reporting's ``record_filters``)."""
-        return self.quarantine is not None or record.failed or record.flaky
-
-    def pytest_orchestra_test_recorded(self, record: TestRecord, reports: Sequence[Any]) -> None:
-        if self.quarantine is not None and self.quarantine.active(record.nodeid) is not None:
-            record.quarantined = True
-        if not (record.failed or record.flaky):
-            return
-        deciding = _deciding_report(record, reports)
-        if deciding is None:
-            return
-        from pytest_orchestra.triage.classifier import Decision
-        from pytest_orchestra.triage.fingerprint import fingerprint
-
-        failure = failure_for(deciding, self.settings.rootdir, app=record.app, attempts=record.attempts)
-        failure.passed_on_retry = record.flaky
-        if record.flaky:
-            decision = Decision(
-                "flaky", 1.0, "retry", f"failed, then passed on attempt {record.attempts} of the same run"
-            )
-        else:
-            decision = self.classify(failure)
-        record.category = decision.category
-        self.entries[record.nodeid] = TriageEntry(record, failure, decision, fingerprint(failure))
-
-    # -- end of run ------------------------------------------------------------------------
-
-    def pytest_orchestra_run_finished(self, result: RunResult) -> None:
-        result.sections["quarantine"] = [
-            {"nodeid": record.nodeid, "outcome": record.outcome, "reason": self._quarantine_reason(record.nodeid)}
-            for record in result.tests
-            if record.quarantined
-        ]
-        if not self.entries:
-            self._drain_spools(result)
-            return
-        from pytest_orchestra.triage.fingerprint import clusters
-
-        self._auto_quarantine(self._flakiness_from_history())
-        groups = clusters(
-            (entry.fingerprint, entry.decision.category, entry.failure) for entry in self.entries.values()
-        )
-        incidents = [
-            c for c in groups if c.category == "infrastructure" and len(c.nodeids) >= self.spec.incident_min_tests
-        ]
-        self._route(result)
-        result.sections["triage"] = {
-            "clusters": [
-                {
-                    "id": c.id,
-                    "category": c.category,
-                    "exception_type": c.exception_type,
-                    "message": c.normalized_message,
-                    "tests": list(c.nodeids),
-                }
-                for c in groups
-            ],
-            "incidents": [c.id for c in incidents],
-            "deliveries": [
-                {"sink": d.sink, "delivered": d.delivered, "spooled": d.spooled, "error": d.error}
-                for d in self.deliveries
-            ],
-        }
-        counts: Dict[str, int] = {}
-        for entry in self.entries.values():
-            counts[entry.decision.category] = counts.get(entry.decision.category, 0) + 1
-        if counts:
-            shown = ", ".join(f"{n} {name}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-            extra = f"; {len(incidents)} incident(s)" if incidents else ""
-            self.summary_line = f"orchestra: triage: {shown}; {len(groups)} cluster(s){extra}"
-
-    def _quarantine_reason(self, nodeid: str) -> str:
-        entry = self.quarantine.active(nodeid) if self.quarantine is not None else None
-        if entry is None:
-            return ""
-        owner = f" ({entry.owner})" if entry.owner else ""
-        until = f", until {entry.expires}" if entry.expires else ""
-        return f"{entry.reason}{owner}{until}"
-
-    def _flakiness_from_history(self) -> List[Any]:
-        """Mark failures whose history flips as flaky; return every entry's stats.
-
-        History is read once per failing test here; auto-quarantine reuses the
-        stats rather than reading it again.
-        """
-        from pytest_orchestra.triage.classifier import Decision
-        from pytest_orchestra.triage.flaky import flakiness
-
-        store = _history_store(self.config)
-        if store is None:
-            return []
-        spec = self.quarantine_spec
-        outages = _outage_runs(store)
-        all_stats = []
-        for entry in self.entries.values():
-            history = store.test_history(entry.record.nodeid, limit=50)
-            stats = flakiness(history, min_runs=spec.min_runs, flip_rate=spec.flip_rate, outage_runs=outages)
-            all_stats.append((entry, stats))
-            if stats.flaky and not entry.record.flaky:
-                entry.record.flaky = True
-                entry.record.category = "flaky"
-                entry.decision = Decision("flaky", min(1.0, 0.5 + stats.flip_rate), "history", stats.evidence)
-                entry.flakiness = stats.evidence
-        return all_stats
-
-    def _auto_quarantine(self, all_stats: List[Any]) -> None:
-        if not self.quarantine_spec.auto or self.quarantine is None or not all_stats:
-            return
-        from pytest_orchestra.triage.quarantine import auto_quarantine
-
-        spec = self.quarantine_spec
-        stats = [entry_stats for entry, entry_stats in all_stats if entry.record.flaky]
-        added = auto_quarantine(stats, self.quarantine, today=date.today(), spec=spec)
-        if added:
-            self.quarantine.save(self.settings.rootdir / spec.file)
-
-    def _drain_spools(self, result: RunResult) -> None:
-        """A green run still delivers what earlier runs spooled while a sink was down."""
-        spool_root = self.settings.base_dir / "spool"
-        if not self.spec.sinks or not spool_root.is_dir():
-            return
-        waiting = [name for name in self.spec.sinks if any((spool_root / name).glob("*.json"))]
-        if not waiting:
-            return
-        sinks = self._build_sinks()
-        for name in waiting:
-            if name in sinks:
-                self.deliveries.append(sinks[name].deliver([], result.run))
-
-    def _build_sinks(self) -> Dict[str, Any]:
-        from pytest_orchestra.triage.sinks import build_sinks
-
-        return build_sinks(
-            self.spec.sinks,
-            base_dir=self.settings.base_dir,
-            environ=os.environ,
-            redactor=self.settings.redactor,
-            rootdir=self.settings.rootdir,
-        )
-
-    def _route(self, result: RunResult) -> None:
-        from pytest_orchestra.triage.codeowners import CodeOwners
-        from pytest_orchestra.triage.routing import RoutedFailure, route
-        owners = CodeOwners.load(self.settings.rootdir)
-        sinks = self._build_sinks()
-        batches: Dict[str, List[Any]] = {}
-        extra_sinks: Dict[str, Any] = {}
-        for entry in self.entries.values():
-            record = entry.record
-            file_path = record.nodeid.split("::", 1)[0]
-            routed = RoutedFailure(
-                nodeid=record.nodeid,
-                category=entry.decision.category,
-                confidence=entry.decision.confidence,
-                rule=entry.decision.rule,
-                reason=entry.decision.reason,
-                fingerprint=entry.fingerprint,
-                cluster_id=entry.fingerprint,
-                phase=record.phase,
-                app=record.app,
-                owners=owners.owners_for(file_path) if owners else [],
-                attempts=record.attempts,
-                flaky=record.flaky,
-                quarantined=record.quarantined,
-                message=record.message,
-                location=list(record.location) if record.location else None,
-                markers=tuple(entry.failure.markers),
-                exception=entry.failure.evidence.short_type if entry.failure.evidence else "",
-            )
-            names = route(routed, self.spec.routes, file_path=file_path, markers=entry.failure.markers)
-            for added in self.config.hook.pytest_orchestra_route(failure=routed, sinks=names):
-                for sink in added or ():
-                    extra_sinks[sink.name] = sink
-                    names.append(sink.name)
-            entry.routes = list(dict.fromkeys(names))
-            for name in entry.routes:
-                batches.setdefault(name, []).append(routed)
-        markdown_sections: List[str] = []
-        for name, failures in batches.items():
-            sink = sinks.get(name) or extra_sinks.get(name)
-            if sink is None:
-                continue
-            outcome = sink.deliver(failures, result.run)
-            section = getattr(sink, "markdown_section", None)
-            if callable(section):
-                markdown_sections.append(section())
-            self.deliveries.append(outcome)
-            self.annotation_lines.extend(getattr(outcome, "lines", ()) or ())
-            if not outcome.error:
-                for failure in failures:
-                    self.entries[failure.nodeid].delivered.append(name)
-        if markdown_sections:
-            # report.md renders these sections (the markdown sink's destination).
-            result.sections["markdown_sinks"] = markdown_sections
-
-    # -- outputs -----------------------------------------------------------------------------
-
-    def pytest_orchestra_reports_written(self, result: RunResult, report_dir: Path) -> None:
-        from pytest_orchestra.reporting.writer import write_text_atomically
-
-        records = [
-            {
-                "nodeid": entry.record.nodeid,
-                "phase": entry.record.phase,
-                "category": entry.decision.category,
-                "confidence": round(entry.decision.confidence, 3),
-                "rule": entry.decision.rule,
-                "fingerprint": entry.fingerprint,
-                "cluster": entry.fingerprint,
-                "attempts": entry.record.attempts,
-                "flaky": entry.record.flaky,
-                "flakiness": entry.flakiness or None,
-                "quarantined": entry.record.quarantined,
-                "routes": entry.routes,
-                "delivered": entry.delivered,
-                "reason": entry.decision.reason,
-                "exception": entry.failure.evidence.exception_type if entry.failure.evidence else None,
-            }
-            for entry in self.entries.values()
-        ]
-        text = json.dumps(records, indent=2, ensure_ascii=False) + "\n"
-        write_text_atomically(Path(report_dir) / "triage.json", self.settings.redactor.redact(text))
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if os.environ.get("GITHUB_ACTIONS") == "true":
-            for line in self.annotation_lines:
-                terminalreporter.write_line(line)
-        if self.summary_line:
-            terminalreporter.write_line(self.summary_line)
-        for outcome in self.deliveries:
-            if outcome.error:
-                terminalreporter.write_line(
-                    f"orchestra: sink {outcome.sink}: {outcome.error} ({outcome.spooled} spooled for the next run)",
-                    yellow=True,
-                )
-
-
-def _deciding_report(record: TestRecord, reports: Sequence[Any]) -> Optional[Any]:
-    candidates = [r for r in reports if getattr(r, "outcome", None) != "rerun" and r.failed]
-    if record.flaky and not candidates:
-        candidates = [r for r in reports if getattr(r, "outcome", None) == "rerun"]
-    return candidates[0] if candidates else None
-
-
-def _outage_runs(store: Any) -> set:
-    """Past runs where more than 80% of the executed tests failed: outages, not flakes."""
-    return {
-        run.run_id
-        for run in store.runs(limit=200)
-        if run.success_rate is not None and run.success_rate < 1 - OUTAGE_SHARE
-    }
-
-
-def _history_store(config: pytest.Config) -> Any:
-    recorder = config.pluginmanager.get_plugin("orchestra-recorder")
-    return getattr(recorder, "store", None)
+    def pytest_sessionfinish(self) -> None:
+        self.close()
 
 
 def register_triage(
@@ -507,13 +268,21 @@ def register_triage(
     sections = settings.workflow.sections
     triage = triage_spec(sections.get("triage"))
     retries = retries_spec(sections.get("retries"))
+    quarantine = quarantine_spec(sections.get("quarantine"))
     reruns = config.getoption("orchestra_reruns")
     if reruns is not None:
         if reruns < 0:
             raise pytest.UsageError(f"--orchestra-reruns: expected an integer >= 0, got {reruns}")
         retries = dataclasses.replace(retries, max=reruns)
     model_path = settings.rootdir / (triage.model or f"{settings.workflow.reports.dir}/triage-model.json")
-    classify = make_classify(config, triage, model_path)
+    classify = ClassifyFailure(config, triage, model_path, settings.rootdir)
+    if is_controller and (settings.rootdir / triage.labels).exists():
+        from pytest_orchestra.triage.labels import LabelsError
+
+        try:
+            classify.load_labels()
+        except LabelsError as exc:
+            raise pytest.UsageError(str(exc)) from None
     if runs_tests:
         patterns = config.getini("python_files") or ["test_*.py", "*_test.py"]
         if is_controller and retries.max == 0:
@@ -524,18 +293,24 @@ def register_triage(
         if retries.max > 0:
             from pytest_orchestra.triage.retries import RetryRunner
 
+            evidence = RetryEvidence(settings, quarantine)
             runner = RetryRunner(
                 retries,
                 classify,
                 lambda report, item: failure_for(collector.attach(report), settings.rootdir),
+                verdict=evidence,
             )
             config.pluginmanager.register(runner, "orchestra-retries")
+            config.pluginmanager.register(evidence, "orchestra-retry-evidence")
     if is_controller and not runs_tests and retries.max > 0:
         from pytest_orchestra.triage.retries import RerunStatus
 
         config.pluginmanager.register(RerunStatus(), "orchestra-rerun-status")
     if is_controller:
+        from pytest_orchestra.triage.controller import TriageController
+
         controller = TriageController(
-            config, settings, triage, quarantine_spec(sections.get("quarantine")), classify
+            config, settings, triage, quarantine, classify,
+            lambda report, app=None, attempts=1: failure_for(report, settings.rootdir, app=app, attempts=attempts),
         )
         config.pluginmanager.register(controller, "orchestra-triage")

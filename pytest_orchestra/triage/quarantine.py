@@ -20,7 +20,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from pytest_orchestra.triage.config import QuarantineSpec
 from pytest_orchestra.triage.flaky import FlakinessStats
@@ -175,6 +175,7 @@ class QuarantineList:
             {"entries": [entry.to_dict() for entry in self.entries]},
             sort_keys=False,
             default_flow_style=False,
+            width=1000,  # one entry's reason on one line
         )
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
@@ -194,15 +195,22 @@ def auto_quarantine(
     *,
     today: dt.date,
     spec: QuarantineSpec,
+    ran_changed_code: Iterable[str] = (),
 ) -> list[QuarantineEntry]:
-    """Quarantine tests flipping at ``spec.flip_rate`` or more over ``spec.min_runs`` runs.
+    """Quarantine tests with evidence of flakiness flipping at ``spec.flip_rate`` or more over ``spec.min_runs`` runs.
 
-    Adds the new entries to ``qlist`` (in memory: the caller saves) and
-    returns them. Tests already actively quarantined are left alone, so an
-    entry's ``since`` stays the day it was first quarantined.
+    Evidence is a pass on retry or a flip between runs of the same code (see
+    ``flaky``); the reason says which. A test that ran code changed since its
+    last pass (``ran_changed_code``) is never quarantined: its failure may be
+    that change's fault. Adds the new entries to ``qlist`` (in memory: the
+    caller saves) and returns them. Tests already actively quarantined are
+    left alone, so an entry's ``since`` stays the day it was first quarantined.
     """
+    changed = set(ran_changed_code)
     added: list[QuarantineEntry] = []
     for stat in stats:
+        if not stat.evidence_kinds or stat.nodeid in changed:
+            continue
         if stat.runs < spec.min_runs or stat.flips == 0 or stat.flip_rate < spec.flip_rate:
             continue
         if stat.failures == stat.runs:
@@ -211,7 +219,7 @@ def auto_quarantine(
             continue
         entry = QuarantineEntry(
             nodeid=stat.nodeid,
-            reason=f"auto: flip rate {stat.flip_rate:.0%} over {stat.runs} runs",
+            reason=f"auto: flip rate {stat.flip_rate:.0%} over {stat.runs} runs (evidence: {stat.describe_evidence()})",
             owner=None,
             since=today,
             expires=today + dt.timedelta(days=spec.expires_days),

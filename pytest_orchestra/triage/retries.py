@@ -29,16 +29,30 @@ from pytest_orchestra.triage.failure import Failure
 RERUN = "rerun"
 
 
-def should_retry(decision: Decision, attempt: int, spec: RetriesSpec) -> bool:
+#: Categories about the world rather than the code: worth a retry even after a code change.
+WORLD_CATEGORIES = frozenset({"infrastructure", "timeout"})
+
+
+def should_retry(decision: Decision, attempt: int, spec: RetriesSpec, *, ran_changed_code: bool | None = None) -> bool:
     """Whether a failure on attempt ``attempt`` (1-based) earns another attempt.
 
     ``spec.max`` is the number of extra attempts; ``("all",)`` retries every
     category, otherwise only the listed ones (by default infrastructure and
-    timeout: retrying a product bug only hides it).
+    timeout: retrying a product bug only hides it). DeFlaker's rule refines
+    that when history and the map can tell (``ran_changed_code``): a failing
+    test that executed no code changed since its last pass is a flake suspect
+    and is retried whatever its category; one that executed changed code is
+    retried only for a listed category about the world (infrastructure,
+    timeout), since its failure is more likely the change's fault.
     """
     if attempt > spec.max:
         return False
-    return "all" in spec.categories or decision.category in spec.categories
+    listed = "all" in spec.categories or decision.category in spec.categories
+    if ran_changed_code is False:
+        return True
+    if ran_changed_code is True:
+        return listed and decision.category in WORLD_CATEGORIES
+    return listed
 
 
 def _failed(report: pytest.TestReport) -> bool:
@@ -91,10 +105,14 @@ class RetryRunner(RerunStatus):
         spec: RetriesSpec,
         classify: Callable[[Failure], Decision],
         failure_from_report: Callable[[pytest.TestReport, pytest.Item], Failure],
+        *,
+        verdict: Callable[[str], Any] | None = None,
     ) -> None:
         self.spec = spec
         self.classify = classify
         self.failure_from_report = failure_from_report
+        #: Whether a test ran code changed since its last pass (``changedcode.ChangeVerdict``), if known.
+        self.verdict = verdict
 
     def _wants_retry(self, reports: Sequence[pytest.TestReport], item: pytest.Item, attempt: int) -> bool:
         if attempt > self.spec.max or item.session.shouldfail or item.session.shouldstop:
@@ -106,7 +124,14 @@ class RetryRunner(RerunStatus):
             decision = self.classify(self.failure_from_report(failed[0], item))
         except Exception:  # a broken classifier means no retry, never a broken run
             return False
-        return should_retry(decision, attempt, self.spec)
+        changed = None
+        if self.verdict is not None and not getattr(decision, "reviewed", False):
+            try:
+                found = self.verdict(item.nodeid)
+            except Exception:  # noqa: BLE001 - history or git unreadable: decide by category alone
+                found = None
+            changed = found.ran_changed_code if found is not None else None
+        return should_retry(decision, attempt, self.spec, ran_changed_code=changed)
 
     def _run_attempt(
         self, item: pytest.Item, nextitem: pytest.Item | None, attempt: int

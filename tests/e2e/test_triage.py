@@ -314,17 +314,29 @@ def test_a_deterministic_timeout_stays_a_timeout_across_retries(pytester: pytest
     assert (record["category"], record["flaky"], record["attempts"]) == ("timeout", False, 2)
 
 
-def test_flips_at_one_commit_make_a_test_flaky_and_auto_quarantined(pytester: pytest.Pytester) -> None:
+def _git_repo(path: Path, *files: str) -> None:
     import subprocess
 
+    git = ["git", "-c", "user.email=a@b.c", "-c", "user.name=a"]
+    subprocess.run(["git", "init", "-q"], cwd=path, check=True)
+    subprocess.run([*git, "add", *files], cwd=path, check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], cwd=path, check=True)
+
+
+def test_flips_between_runs_of_the_same_code_make_a_test_flaky_and_auto_quarantined(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytester.makefile(
         ".yaml", orchestra="quarantine: {auto: true, min_runs: 4, flip_rate: 0.3, expires_days: 7}\n"
     )
+    # The nondeterminism lives outside the checkout (a service, the clock...): the code stays the same.
+    mode = pytester.path.parent / f"{pytester.path.name}-mode"
+    monkeypatch.setenv("FLIP_MODE_FILE", str(mode))
     pytester.makepyfile(
         test_flip="""
-        import pathlib, pytest
+        import os, pathlib, pytest
         def test_sometimes():
-            assert pathlib.Path("mode").read_text() == "pass"
+            assert pathlib.Path(os.environ["FLIP_MODE_FILE"]).read_text() == "pass"
         def test_always_broken():
             assert 1 == 2
         @pytest.mark.parametrize("n", range(6))
@@ -332,25 +344,61 @@ def test_flips_at_one_commit_make_a_test_flaky_and_auto_quarantined(pytester: py
             pass
         """
     )
-    git = ["git", "-c", "user.email=a@b.c", "-c", "user.name=a"]
-    subprocess.run(["git", "init", "-q"], cwd=pytester.path, check=True)
-    subprocess.run([*git, "add", "test_flip.py", "orchestra.yaml"], cwd=pytester.path, check=True)
-    subprocess.run([*git, "commit", "-qm", "x"], cwd=pytester.path, check=True)
-    for mode in ("pass", "fail", "pass", "fail", "pass", "fail"):
-        (pytester.path / "mode").write_text(mode)
+    _git_repo(pytester.path, "test_flip.py", "orchestra.yaml")
+    for flip in ("pass", "fail", "pass", "fail", "pass", "fail"):
+        mode.write_text(flip)
         pytester.runpytest()
     triage = _triage(pytester.path)
     assert triage["test_sometimes"]["category"] == "flaky"
     assert triage["test_sometimes"]["rule"] == "history"
-    assert "flip" in triage["test_sometimes"]["flakiness"]
+    assert "flips between runs of the same code" in triage["test_sometimes"]["flakiness"]
+    assert triage["test_sometimes"]["flaky_evidence"] == ["same-code flips"]
+    assert triage["test_sometimes"]["quarantined"] is True  # auto-quarantined by an earlier run
     assert triage["test_always_broken"]["category"] == "product"  # never flaky: it never passes
     quarantine = (pytester.path / ".orchestra" / "quarantine.yaml").read_text()
-    assert "test_flip.py::test_sometimes" in quarantine and "auto: flip rate" in quarantine
+    assert "test_flip.py::test_sometimes" in quarantine
+    assert "flips between runs of the same code)" in quarantine and "auto: flip rate" in quarantine
     assert "test_always_broken" not in quarantine
     # the next run treats it as quarantined: its failure no longer fails the session
-    (pytester.path / "mode").write_text("fail")
-    pytester.makepyfile(test_flip="import pathlib\ndef test_sometimes():\n    assert pathlib.Path('mode').read_text() == 'pass'\n")
+    mode.write_text("fail")
+    pytester.makepyfile(test_flip="import os, pathlib\ndef test_sometimes():\n    assert pathlib.Path(os.environ['FLIP_MODE_FILE']).read_text() == 'pass'\n")
     assert pytester.runpytest().ret == 0
+
+
+EDIT_LOOP_PRODUCT = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"
+EDIT_LOOP_TESTS = """
+from calc import add, sub
+
+def test_add():
+    assert add(2, 3) == 5
+
+def test_sub():
+    assert sub(5, 3) == 2
+""" + "".join(f"\ndef test_other_{n}():\n    assert sub({n}, 0) == {n}\n" for n in range(9))
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_edits_between_runs_at_one_commit_are_never_called_flaky(
+    pytester: pytest.Pytester, workers: List[str]
+) -> None:
+    # The issue's repro: 11 tests in a git repository; break add(), run, restore it, run, break it again, run.
+    pytester.makefile(".yaml", orchestra="quarantine: {auto: true, min_runs: 2, flip_rate: 0.1}\n")
+    pytester.makepyfile(calc=EDIT_LOOP_PRODUCT, test_calc=EDIT_LOOP_TESTS)
+    _git_repo(pytester.path, "calc.py", "test_calc.py", "orchestra.yaml")
+    calc = pytester.path / "calc.py"
+    broken = EDIT_LOOP_PRODUCT.replace("a + b", "a - b")
+    for text in (EDIT_LOOP_PRODUCT, broken, EDIT_LOOP_PRODUCT, broken, EDIT_LOOP_PRODUCT, broken):
+        calc.write_text(text)
+        result = pytester.runpytest(*workers)
+    result.assert_outcomes(passed=10, failed=1)
+    entry = _triage(pytester.path)["test_add"]
+    assert (entry["category"], entry["flaky"], entry["auto_quarantined"]) == ("product", False, False)
+    assert "0 flips between runs of the same code" in entry["flakiness"]
+    assert entry["changed_code"]["ran_changed_code"] is None  # no map: the run cannot tell which code it ran
+    assert "the code changed since the last pass" in entry["changed_code"]["reason"]
+    assert not (pytester.path / ".orchestra" / "quarantine.yaml").exists() or "test_add" not in (
+        pytester.path / ".orchestra" / "quarantine.yaml").read_text()
+    result.stdout.fnmatch_lines(["orchestra: triage: 1 product; 1 cluster(s)"])
 
 
 def test_plugins_add_sinks_through_the_route_hook(pytester: pytest.Pytester) -> None:

@@ -164,7 +164,9 @@ def test_auto_quarantine_adds_flipping_tests_with_expiry(qfile: Path) -> None:
     )
     assert added == [
         QuarantineEntry(
-            "tests/test_a.py::test_flips", "auto: flip rate 40% over 10 runs", None, TODAY, dt.date(2026, 12, 4)
+            "tests/test_a.py::test_flips",
+            "auto: flip rate 40% over 10 runs (evidence: 4 flips between runs of the same code)",
+            None, TODAY, dt.date(2026, 12, 4),
         )
     ]
     assert qlist.is_quarantined("tests/test_a.py::test_flips", TODAY)
@@ -177,3 +179,16 @@ def test_auto_quarantine_skips_stats_that_fail_every_run_even_with_retry_flips()
         [stats("t::broken", 5, 5, 3, 5)], qlist, today=TODAY, spec=QuarantineSpec(flip_rate=0.3, min_runs=5)
     )
     assert added == [] and qlist.entries == []
+
+
+def test_auto_quarantine_says_which_evidence_and_never_takes_a_test_that_ran_changed_code() -> None:
+    qlist = QuarantineList()
+    spec = QuarantineSpec(flip_rate=0.3, min_runs=2)
+    retried = FlakinessStats("t::retried", 2, 1, 1, 2, 1, True, "")
+    changed = FlakinessStats("t::changed", 4, 2, 3, 4, 1, True, "")
+    unflaky = FlakinessStats("t::no-evidence", 4, 2, 3, 4, 0, False, "")
+    added = auto_quarantine([retried, changed, unflaky], qlist, today=TODAY, spec=spec,
+                            ran_changed_code=["t::changed"])
+    assert [(e.nodeid, e.reason) for e in added] == [
+        ("t::retried", "auto: flip rate 50% over 2 runs (evidence: passed on retry 1x)")
+    ]

@@ -1,0 +1,137 @@
+"""Which data files of the test tree a failing piece of code was reading.
+
+"Product code failing on input read from a data file" is a data problem, not a
+product bug, but the exception seldom says where its input came from. The live
+traceback does: a frame's variables hold the path or the open file, or the
+failing line names the file in a string (``load(DATA / "orders.csv")``). Only
+files of the test tree (under a ``tests``/``data``/``fixtures``... folder of the
+rootdir) that are not Python count: they are the suite's inputs. Read on
+failures only, with small caps, so a green run pays nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+from types import FrameType
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+#: Folders that hold a suite's input data rather than code (inside or beside the test folders).
+DATA_FOLDERS = frozenset({"data", "fixtures", "testdata", "test_data"})
+#: Folders that hold the test suite.
+TEST_FOLDERS = frozenset({"tests", "test", "testing"})
+#: Folders never searched.
+SKIPPED_FOLDERS = frozenset({".git", "__pycache__", ".orchestra", ".pytest_cache", ".tox", ".nox", ".venv",
+                             "venv", "node_modules", ".hypothesis", ".mypy_cache"})
+CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyi", ".so", ".pyd")
+
+#: Most variables looked at per frame, most entries walked per tree, longest string taken as a path.
+LOCALS_LIMIT = 200
+TREE_LIMIT = 50_000
+PATH_LENGTH_LIMIT = 1_024
+
+QUOTED = re.compile(r"""(?P<q>['"])(?P<text>[^'"\n]{1,200})(?P=q)""")
+
+
+def in_test_tree(relative: str) -> bool:
+    """Whether a rootdir-relative posix path lies in a test or data folder."""
+    folders = relative.split("/")[:-1]
+    return any(part in TEST_FOLDERS or part in DATA_FOLDERS for part in folders)
+
+
+def _is_data_file(relative: str) -> bool:
+    return in_test_tree(relative) and not relative.endswith(CODE_SUFFIXES) and not relative.endswith("conftest.py")
+
+
+@functools.lru_cache(maxsize=8)
+def test_tree_files(rootdir: Path) -> Dict[str, Tuple[str, ...]]:
+    """Base name -> rootdir-relative paths of the test tree's data files (listed once per rootdir)."""
+    found: Dict[str, List[str]] = {}
+    seen = 0
+    for directory, dirs, files in os.walk(rootdir):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_FOLDERS and not d.startswith("."))
+        base = Path(directory).relative_to(rootdir).as_posix()
+        for name in files:
+            relative = name if base == "." else f"{base}/{name}"
+            if _is_data_file(relative):
+                found.setdefault(name, []).append(relative)
+        seen += len(files) + len(dirs)
+        if seen >= TREE_LIMIT:
+            break
+    return {name: tuple(sorted(paths)) for name, paths in found.items()}
+
+
+def _relative(candidate: str, rootdir: Path, near: Optional[Path]) -> Optional[str]:
+    """The rootdir-relative path of an existing data file ``candidate`` names, if any."""
+    if not candidate or len(candidate) > PATH_LENGTH_LIMIT or "\0" in candidate:
+        return None
+    path = Path(candidate)
+    options = [path] if path.is_absolute() else [p for p in ((near / path) if near else None, rootdir / path) if p]
+    for option in options:
+        try:
+            if not option.is_file():
+                continue
+            relative = option.resolve().relative_to(rootdir.resolve()).as_posix()
+        except (OSError, ValueError):
+            continue
+        return relative if _is_data_file(relative) else None
+    return None
+
+
+def _path_like(value: Any) -> Optional[str]:
+    if isinstance(value, str):
+        return value if ("/" in value or "." in value) and len(value) <= PATH_LENGTH_LIMIT and "\n" not in value else None
+    if isinstance(value, os.PathLike):
+        try:
+            return os.fspath(value)  # type: ignore[arg-type]
+        except TypeError:
+            return None
+    name = getattr(value, "name", None) if hasattr(value, "read") else None
+    return name if isinstance(name, str) else None
+
+
+def _from_variables(frame: FrameType, rootdir: Path, near: Optional[Path]) -> List[str]:
+    found: List[str] = []
+    try:
+        values: Iterable[Any] = list(frame.f_locals.values())[:LOCALS_LIMIT]
+    except Exception:  # noqa: BLE001 - a frame's locals are best effort
+        return found
+    for value in values:
+        items = value if isinstance(value, (list, tuple)) and len(value) <= 20 else (value,)
+        for item in items:
+            text = _path_like(item)
+            if text is not None:
+                relative = _relative(text, rootdir, near)
+                if relative is not None:
+                    found.append(relative)
+    return found
+
+
+def _from_line(line: str, rootdir: Path, near: Optional[Path]) -> List[str]:
+    found: List[str] = []
+    for match in QUOTED.finditer(line):
+        text = match.group("text")
+        relative = _relative(text, rootdir, near)
+        if relative is None and "/" not in text and "." in text:
+            matches = test_tree_files(rootdir).get(text, ())
+            relative = matches[0] if len(matches) == 1 else None
+        if relative is not None:
+            found.append(relative)
+    return found
+
+
+def data_inputs(
+    frames: Sequence[Tuple[FrameType, str, str]], rootdir: Path
+) -> Tuple[str, ...]:
+    """Data files named by the project's frames: ``(frame, kind, source line)``, outermost first."""
+    found: List[str] = []
+    for frame, kind, line in frames:
+        if kind not in ("test", "conftest", "data", "product"):
+            continue
+        near = Path(frame.f_code.co_filename).parent
+        found.extend(_from_variables(frame, rootdir, near))
+        if line:
+            found.extend(_from_line(line, rootdir, near))
+    return tuple(dict.fromkeys(found))[:10]

@@ -1,0 +1,127 @@
+"""``data``: the test's input data is missing, corrupt or inconsistent.
+
+Decode errors of the standard formats, integrity errors while seeding, a
+missing file of the test tree, and a value that could not be parsed when it
+came from the suite's data: the failing code was reading a data file (see
+``datainputs``), or the value the conversion choked on is written in one. The
+project's own parser failing on a well-formed file, or on no file at all, is
+the parser's fault and is left to the product rules.
+"""
+
+from __future__ import annotations
+
+from pytest_orchestra.triage.failure import TEST_KINDS
+from pytest_orchestra.triage.rules.environment import missing_file
+from pytest_orchestra.triage.rules.facts import Facts, because, in_test_tree, rx
+from pytest_orchestra.triage.rules.rule import Rule
+from pytest_orchestra.triage.rules.vocabulary import CONVERSION, DECODE_WORDS, QUOTED_VALUE
+
+DECODE_ERRORS = (
+    "JSONDecodeError", "YAMLError", "_csv.Error", "csv.Error", "xml.etree.ElementTree.ParseError",
+    "ExpatError", "BadGzipFile", "BadZipFile", "BadZipfile", "UnpicklingError", "binascii.Error",
+    "TOMLDecodeError", "UnicodeDecodeError", "zlib.error", "lzma.LZMAError", "tarfile.ReadError",
+    "configparser.Error", "_pickle.UnpicklingError",
+)
+TRUNCATED_INPUT = rx(r"ran out of input|compressed file ended before|end-of-stream marker")
+INTEGRITY = rx(
+    r"(UNIQUE|FOREIGN KEY|NOT NULL|CHECK) constraint failed"
+    r"|violates (unique|foreign key|not-null|check) constraint|duplicate key value"
+)
+PARSE_TYPES = ("ValueError", "InvalidOperation", "TypeError", "LookupError")
+
+
+def _decode_error(facts: Facts) -> bool:
+    evidence = facts.matching(*DECODE_ERRORS)
+    if evidence is None:
+        if facts.chain_is_a("EOFError") and facts.says(TRUNCATED_INPUT):
+            return True
+        return False
+    if facts.defined_by_project(evidence) and facts.raised_in("product"):
+        # The project's own parser failed: the data is at fault only if it really is malformed.
+        return _malformed_input(facts)
+    return True
+
+
+def _malformed_input(facts: Facts) -> bool:
+    """The failing code read a data file that its format's reference reader rejects too."""
+    inputs = facts.data_inputs
+    if not inputs:
+        return False
+    if facts.project is None:
+        return True
+    verdicts = [facts.project.well_formed(path) for path in inputs]
+    return not all(verdict is True for verdict in verdicts)
+
+
+def _integrity(facts: Facts) -> bool:
+    return facts.chain_is_a("IntegrityError") or (
+        facts.chain_is_a("DatabaseError", "Error") and facts.says(INTEGRITY)
+    )
+
+
+def _missing_data_file(facts: Facts) -> bool:
+    path = missing_file(facts)
+    return path is not None and in_test_tree(path)
+
+
+def _is_parse_failure(facts: Facts) -> bool:
+    """An exception that says a value or an input could not be parsed or converted."""
+    if facts.primary is None or facts.is_assertion():
+        return False
+    if facts.words & DECODE_WORDS:
+        return True
+    return facts.chain_is_a(*PARSE_TYPES) and (
+        facts.chain_is_a("InvalidOperation") or facts.message_says(CONVERSION)
+    )
+
+
+def _value_from_data(facts: Facts) -> bool:
+    """A parse or conversion failure on input that came from the suite's data files."""
+    if not _is_parse_failure(facts):
+        return False
+    if facts.data_inputs:
+        if facts.project is None:
+            return True
+        # A well-formed standard file whose value the product cannot handle is still the data's
+        # when the value is the file's: look the offending value up in it.
+        return any(facts.project.well_formed(path) is not True for path in facts.data_inputs) or bool(
+            _offending_value_in_data(facts)
+        )
+    return bool(_offending_value_in_data(facts))
+
+
+def _offending_value_in_data(facts: Facts) -> list[str]:
+    if facts.project is None:
+        return []
+    for evidence in facts.evidences:
+        found = QUOTED_VALUE.search(evidence.message)
+        if found and len(found.group(1).strip()) >= 2:
+            return facts.project.data_files_with(found.group(1))
+    return []
+
+
+def _unparsable_value(facts: Facts) -> bool:
+    if not (facts.is_a("ValueError", "InvalidOperation") and (
+        facts.is_a("InvalidOperation") or bool(CONVERSION.search(facts.message_line()))
+    )):
+        return False
+    return facts.raised_in(*TEST_KINDS) or any(f.kind == "data" for f in facts.frames)
+
+
+def _explain_value(facts: Facts) -> str:
+    files = list(facts.data_inputs) or _offending_value_in_data(facts)
+    where = f" (from {', '.join(files[:3])})" if files else ""
+    return f"a value of the test data could not be parsed{where}: {facts.headline()} raised {facts.where()}"
+
+
+DATA_RULES: tuple[Rule, ...] = (
+    Rule("decode-error", "data", 0.9, _decode_error,
+         because("input data could not be decoded")),
+    Rule("integrity-error", "data", 0.85, _integrity,
+         because("seeding data violated a database constraint")),
+    Rule("missing-data-file", "data", 0.85, _missing_data_file,
+         because("a file of the test data folders is missing")),
+    Rule("value-from-data-file", "data", 0.8, _value_from_data, _explain_value),
+    Rule("unparsable-value", "data", 0.75, _unparsable_value,
+         because("a value read from test data could not be parsed")),
+)
