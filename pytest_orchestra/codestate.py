@@ -10,13 +10,14 @@ their :attr:`CodeState.key` is equal; two runs tested the same version of one
 file when :meth:`CodeState.version_of` gives the same answer for both.
 
 Tool output that lives in the tree (``.orchestra/``, caches, bytecode,
-coverage data) is not code and is left out, or every run would differ from the
-one before. Reading the state costs one ``git status``; the recorder runs it
+coverage data, the JUnit XML or JSON report a run leaves behind) is not code
+and is left out, or every run would differ from the one before. Reading the state costs one ``git status``; the recorder runs it
 beside the tests, not in front of them.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -29,11 +30,15 @@ from pytest_orchestra.plainclass import plainclass
 #: Folders that hold tool output, never code, wherever they appear.
 TOOL_FOLDERS = frozenset({
     ".git", ".orchestra", "__pycache__", ".pytest_cache", ".hypothesis", ".mypy_cache",
-    ".ruff_cache", ".tox", ".nox", ".venv", "venv", "node_modules", ".eggs",
+    ".ruff_cache", ".tox", ".nox", ".venv", "venv", "node_modules", ".eggs", "htmlcov",
 })
 #: Files that hold tool output, by name prefix or suffix.
 TOOL_FILE_PREFIXES = (".coverage",)
-TOOL_FILE_SUFFIXES = (".pyc", ".pyo", ".orig", ".rej", ".swp")
+TOOL_FILE_SUFFIXES = (".pyc", ".pyo", ".orig", ".rej", ".swp", ".log")
+#: Untracked files that test runs write as reports (JUnit XML, pytest-json-report, coverage):
+#: a run's report left in the tree must not make the next run look like other code.
+REPORT_FILE_PATTERNS = ("junit*.xml", "*junit.xml", "*-results.xml", "coverage.xml", "coverage.json",
+                        ".report.json", "pytest_results.json", "report.html", "*.trx")
 
 #: Changed files hashed by content at most; beyond, size and mtime stand in (never equal
 #: across edits, so the state can only look *different*, which is the safe side).
@@ -118,6 +123,8 @@ def is_tool_output(path: str, extra_folders: Iterable[str] = ()) -> bool:
         return True
     name = parts[-1]
     if name.startswith(TOOL_FILE_PREFIXES) or name.endswith(TOOL_FILE_SUFFIXES):
+        return True
+    if any(fnmatch.fnmatch(name, pattern) for pattern in REPORT_FILE_PATTERNS):
         return True
     return any(path == folder or path.startswith(folder.rstrip("/") + "/") for folder in extra_folders)
 

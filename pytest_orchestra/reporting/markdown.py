@@ -72,6 +72,17 @@ def _gate(result: RunResult) -> List[str]:
 CLUSTER_NAMES = 5
 
 
+def _decision_note(result: RunResult, nodeid: str) -> str:
+    """`` · reviewed`` when a person's label decided the category, `` · auto: rule`` when triage did."""
+    decisions = (result.sections.get("triage") or {}).get("decisions") or {}
+    decision = decisions.get(nodeid)
+    if not decision:
+        return ""
+    if decision.get("reviewed"):
+        return f" · **reviewed** ({str(decision.get('reason', '')).replace('`', chr(39))})"
+    return f" · auto: {decision.get('rule', '')}"
+
+
 def _clusters_by_test(result: RunResult) -> Tuple[Dict[str, Dict[str, Any]], set]:
     """Triage's clusters keyed by each member test, and the ids that are incidents."""
     triage = result.sections.get("triage") or {}
@@ -110,7 +121,8 @@ def _failures(result: RunResult, max_failures: int) -> List[str]:
                 seen_clusters.add(cluster["id"])
                 label = "**Incident**" if cluster["id"] in incidents else f"**{len(members)} tests**"
                 reason = failure_reason(test).replace("`", "'")
-                lines.append(f"- {label} {_code(cluster['id'])} ({len(members)} tests) — {reason}")
+                note = _decision_note(result, test.nodeid)
+                lines.append(f"- {label} {_code(cluster['id'])} ({len(members)} tests) — {reason}{note}")
                 for member in members[:CLUSTER_NAMES]:
                     lines.append(f"  - {_code(member.nodeid)}")
                 if len(members) > CLUSTER_NAMES:
@@ -118,7 +130,7 @@ def _failures(result: RunResult, max_failures: int) -> List[str]:
                 listed += len(members)
                 continue
             reason = failure_reason(test).replace("`", "'")
-            lines.append(f"- {_code(test.nodeid)} — {reason}")
+            lines.append(f"- {_code(test.nodeid)} — {reason}{_decision_note(result, test.nodeid)}")
             listed += 1
     if total > listed:
         lines += ["", f"… and {total - listed} more failures (see summary.json)"]

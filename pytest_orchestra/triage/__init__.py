@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CATEGORIES", "Classifier", "Decision", "Failure", "FailureEvidence", "Frame"]
+__all__ = [
+    "CATEGORIES", "Classifier", "Decision", "Failure", "FailureEvidence", "Frame",
+    "ReviewedLabel", "ReviewedLabels", "label_failure",
+]
 
 _HOMES = {
+    "ReviewedLabel": "labels",
+    "ReviewedLabels": "labels",
+    "label_failure": "cli",
     "CATEGORIES": "classifier",
     "Classifier": "classifier",
     "Decision": "classifier",

@@ -95,7 +95,8 @@ def test_untracked_staged_and_deleted_files_count(repo: Path) -> None:
 def test_tool_output_in_the_tree_is_not_code(repo: Path) -> None:
     clean = state(repo).key
     for relative in (".orchestra/reports/latest/report.md", "shop/__pycache__/prices.cpython-311.pyc",
-                     ".pytest_cache/v/cache/lastfailed", ".coverage.host.123", "reports/out.txt"):
+                     ".pytest_cache/v/cache/lastfailed", ".coverage.host.123", "reports/out.txt",
+                     "junit.xml", "build/pytest_results.json"):
         (repo / relative).parent.mkdir(parents=True, exist_ok=True)
         (repo / relative).write_text("output")
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from pytest_orchestra.triage import cli
 from pytest_orchestra.triage.failure import Failure, FailureEvidence, Frame
+from pytest_orchestra.triage.labels import ReviewedLabel, ReviewedLabels
 from pytest_orchestra.triage.learned import LearnedModel, failure_text, load_model, tokens
 
 EXAMPLES = [
@@ -76,40 +76,37 @@ def test_cli_trains_from_jsonl(tmp_path, capsys):
         {"message": text, "category": category} for text, category in EXAMPLES
     ] + [{"longrepr": "E  VaultSealedError", "exception_type": "vault.VaultSealedError", "category": "environment"}])
     out = tmp_path / "model.json"
-    assert cli.main(["train", "--from", str(source), "--out", str(out)]) == 0
-    assert "trained on 5 failures (environment 3, product 2)" in capsys.readouterr().out
+    assert cli.main(["train", "--from", str(source), "--labels", str(tmp_path / "none.yaml"), "--out", str(out)]) == 0
+    assert "trained on 5 reviewed failures (environment 3, product 2)" in capsys.readouterr().out
     assert load_model(out).class_counts == {"product": 2, "environment": 3}
 
 
-def make_history(path, rows):
-    connection = sqlite3.connect(path)
-    connection.execute("CREATE TABLE tests (phase TEXT, message TEXT, category TEXT, outcome TEXT)")
-    connection.executemany("INSERT INTO tests VALUES (?, ?, ?, ?)", rows)
-    connection.commit()
-    connection.close()
-
-
-def test_cli_trains_from_history(tmp_path, capsys):
-    db = tmp_path / "history.db"
-    make_history(db, [
-        ("call", "KeyError: 'API_KEY'", "environment", "failed"),
-        ("call", "assert 1 == 2", "product", "failed"),
-        ("call", "assert ok", "product", "passed"),
-        ("call", "", "product", "failed"),
-        ("call", "odd", "made-up", "failed"),
-        ("call", "no category", None, "failed"),
+def write_labels(path, rows):
+    labels = ReviewedLabels([
+        ReviewedLabel(fingerprint=f"{n:012x}", category=category, by="qa", at="2026-12-06T10:00:00Z", text=text)
+        for n, (text, category) in enumerate(rows)
     ])
-    out = tmp_path / "m.json"
-    assert cli.main(["train", "--history", str(db), "--out", str(out)]) == 0
-    assert load_model(out).class_counts == {"environment": 1, "product": 1}
+    labels.save(path)
+    return path
 
 
-def test_cli_defaults_to_the_history_database(tmp_path, monkeypatch, capsys):
+def test_cli_trains_on_reviewed_labels_only(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / ".orchestra").mkdir()
-    make_history(tmp_path / ".orchestra" / "history.db", [("call", "assert 1 == 2", "product", "failed")])
+    write_labels(tmp_path / ".orchestra" / "triage-labels.yaml", [
+        ("phase_call KeyError 'API_KEY' environ getitem", "environment"),
+        ("phase_call AssertionError assert 1 == 2", "product"),
+        ("", "product"),  # a label without the failure's text teaches nothing
+    ])
+    # A history full of the plugin's own categories is not read at all.
+    (tmp_path / ".orchestra" / "history.db").write_text("not even a database")
     assert cli.main(["train"]) == 0
-    assert load_model(tmp_path / ".orchestra" / "triage-model.json") is not None
+    assert "trained on 2 reviewed failures (environment 1, product 1)" in capsys.readouterr().out
+    assert load_model(tmp_path / ".orchestra" / "triage-model.json").class_counts == {"environment": 1, "product": 1}
+
+
+def test_cli_refuses_the_old_history_option(tmp_path, capsys):
+    assert cli.main(["train", "--history", str(tmp_path / "history.db")]) == 2
+    assert "trains on reviewed labels only" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -133,17 +130,16 @@ def test_cli_reports_bad_training_data(tmp_path, capsys, lines, message):
 def test_cli_reports_missing_sources(tmp_path, capsys):
     assert cli.main(["train", "--from", str(tmp_path / "nope.jsonl")]) == 2
     assert "nope.jsonl: cannot read: No such file or directory" in capsys.readouterr().err
-    assert cli.main(["train", "--history", str(tmp_path / "nope.db")]) == 2
-    assert "nope.db: no history database" in capsys.readouterr().err
-    broken = tmp_path / "broken.db"
-    broken.write_text("not sqlite at all, not at all" * 10)
-    assert cli.main(["train", "--history", str(broken)]) == 2
-    assert "broken.db: cannot read history:" in capsys.readouterr().err
+    broken = tmp_path / "labels.yaml"
+    broken.write_text("labels:\n  - {fingerprint: zz, category: product}\n")
+    assert cli.main(["train", "--labels", str(broken)]) == 2
+    assert "labels.yaml: labels[0].fingerprint: expected 12 hex digits, got 'zz'" in capsys.readouterr().err
 
 
 def test_cli_refuses_to_save_an_empty_model(tmp_path, capsys):
     source = write_jsonl(tmp_path / "labels.jsonl", [{"message": "x", "category": "flaky"}])
-    assert cli.main(["train", "--from", str(source), "--out", str(tmp_path / "m.json")]) == 1
+    assert cli.main(["train", "--from", str(source), "--labels", str(tmp_path / "none.yaml"),
+                     "--out", str(tmp_path / "m.json")]) == 1
     assert "no labelled examples of product, test" in capsys.readouterr().err
     assert not (tmp_path / "m.json").exists()
 

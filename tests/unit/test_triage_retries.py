@@ -35,6 +35,23 @@ def test_should_retry(category: str, attempt: int, spec: RetriesSpec, expected: 
     assert should_retry(decision(category), attempt, spec) is expected
 
 
+@pytest.mark.parametrize(
+    ("category", "ran_changed_code", "spec", "expected"),
+    [
+        ("product", False, RetriesSpec(max=1), True),  # a flake suspect: retried whatever its category
+        ("product", True, RetriesSpec(max=1, categories=("all",)), False),  # ran changed code: not a flake
+        ("test", True, RetriesSpec(max=1, categories=("all",)), False),
+        ("infrastructure", True, RetriesSpec(max=1), True),  # the world, not the code: still worth a retry
+        ("timeout", True, RetriesSpec(max=1, categories=("infrastructure",)), False),  # unless not listed
+        ("product", None, RetriesSpec(max=1), False),  # unknown: the categories decide
+        ("product", False, RetriesSpec(max=0), False),  # retries off
+    ],
+)
+def test_should_retry_follows_deflakers_rule(category: str, ran_changed_code: Any, spec: RetriesSpec,
+                                             expected: bool) -> None:
+    assert should_retry(decision(category), 1, spec, ran_changed_code=ran_changed_code) is expected
+
+
 CONFTEST = '''
 import json
 from pathlib import Path

@@ -149,9 +149,61 @@ CASES = [
 ]
 
 
+def own(name: str, message: str = "", frames=(PRODUCT,), bases=("builtins.Exception",), **kw) -> Failure:
+    """A failure raised by an exception class the product defines (``shop.errors.<name>``)."""
+    ev = evidence(f"shop.errors.{name}", message, frames, mro=(f"shop.errors.{name}", *bases))
+    return failure(ev, **kw)
+
+
+# What an exception says, wherever it was raised: the product's own exception classes and messages.
+SAYS_CASES = [
+    ("deadline-class", own("DeadlineExceeded", "checkout took 31s"), "timeout", "timeout-named"),
+    ("lock-timeout-class", own("LockTimeout", "stock lock"), "timeout", "timeout-named"),
+    ("lock-not-acquired-message", own("StockError", "lock not acquired in time for sku-1"), "timeout", "timeout-named"),
+    ("timed-out-message", own("JobError", "job 7 timed out after 30 seconds"), "timeout", "timeout-named"),
+    ("within-message", failure(evidence(RuntimeError, "export not finished within 5s", [PRODUCT])), "timeout", "deadline-helper"),
+    ("upstream-503-message", own("PaymentError", "upstream returned 503"), "infrastructure", "upstream-failure-named"),
+    ("bad-gateway-message", own("ApiError", "502 Bad Gateway from payments"), "infrastructure", "upstream-failure-named"),
+    ("unavailable-class", own("UpstreamUnavailable", "payments"), "infrastructure", "upstream-failure-named"),
+    ("gateway-class", own("BadGatewayError", ""), "infrastructure", "upstream-failure-named"),
+    ("network-timeout-class", own("ClientTimeout", "upstream did not answer in 2s"), "infrastructure", "network-timeout-named"),
+    ("version-class", own("IncompatibleVersionError", "schema 3"), "environment", "wrong-package-version"),
+    ("version-message", own("SetupError", "requires redis>=7.0, found 6.2"), "environment", "wrong-package-version"),
+    ("version-runtime", failure(evidence(RuntimeError, "postgres 14 or newer is required", [CONFTEST]), phase="setup"), "environment", "wrong-package-version"),
+    ("tool-misconfigured-in-fixture", failure(evidence(subprocess.CalledProcessError, "Command '['pg_ctl', 'start']' returned non-zero exit status 1.", [CONFTEST, SUBPROCESS]), phase="setup"), "environment", "tool-failed-in-fixture"),
+    ("which-none", failure(evidence(AssertionError, "assert None\n +  where None = <function which at 0x7f>('convert')", [TEST])), "environment", "missing-executable"),
+    ("getenv-none", failure(evidence(AssertionError, "assert None\n +  where None = <function getenv at 0x1>('SHOP_URL')", [CONFTEST]), phase="setup"), "environment", "missing-env-var"),
+    ("address-in-use", failure(evidence(OSError, "[Errno 98] Address already in use", [CONFTEST]), phase="setup"), "infrastructure", "address-in-use"),
+    # The test's own mistakes: the innermost frame is the test's.
+    ("operand-types", failure(evidence(TypeError, "unsupported operand type(s) for +: 'int' and 'str'", [TEST])), "test", "operand-type-in-test"),
+    ("concatenate", failure(evidence(TypeError, 'can only concatenate str (not "int") to str', [TEST])), "test", "operand-type-in-test"),
+    ("none-operand-is-the-product", failure(evidence(TypeError, "unsupported operand type(s) for +: 'NoneType' and 'int'", [TEST])), "product", "raised-in-test"),
+    ("operand-inside-product", failure(evidence(TypeError, "unsupported operand type(s) for +: 'int' and 'str'", [TEST, PRODUCT])), "product", "raised-in-product"),
+    ("unpacking", failure(evidence(ValueError, "not enough values to unpack (expected 3, got 2)", [TEST])), "test", "unpacking-in-test"),
+    ("fixture-called-directly", failure(evidence("_pytest.outcomes.Failed", 'Fixture "cart" called directly. Fixtures are not meant to be called directly,', [TEST], mro=FAILED_MRO)), "test", "pytest-usage"),
+    ("approx-misuse", failure(evidence(TypeError, "cannot make approximate comparisons to non-numeric values: 'x'", [TEST])), "test", "pytest-usage"),
+    # Whose parser: the project's own raising on no data file is the product's.
+    ("own-parser-no-data", own("ParseError", "unexpected token at line 1", bases=("shop.errors.ShopError", "builtins.ValueError")), "product", "raised-in-product"),
+]
+
 @pytest.mark.parametrize("f, category, rule", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_builtin_rule_decides(f, category, rule):
     assert decide(f) == (category, rule)
+
+
+@pytest.mark.parametrize("f, category, rule", [c[1:] for c in SAYS_CASES], ids=[c[0] for c in SAYS_CASES])
+def test_what_an_exception_says_decides_wherever_it_was_raised(f, category, rule):
+    assert decide(f) == (category, rule)
+
+
+def test_an_assertion_that_mentions_a_timeout_value_is_still_the_products():
+    f = failure(evidence(AssertionError, "assert 10 == 30\n where 10 = cfg.timeout_seconds", [TEST]))
+    assert decide(f) == ("product", "assertion-failed")
+
+
+def test_a_validation_message_about_a_timeout_setting_is_not_a_timeout():
+    f = own("ConfigError", "timeout value must be positive")
+    assert decide(f)[0] == "product"
 
 
 def test_nothing_matches_a_failure_without_evidence_or_text():
@@ -222,3 +274,17 @@ def test_src_layout_packages_count_as_project_modules():
     frames = [TEST, Frame("src/shopx/client.py", 3, "get", "product")]
     f = failure(evidence(ModuleNotFoundError, "No module named 'shopx.gone'", frames), nodeid="t.py::x")
     assert decide(f) == ("test", "missing-project-module")
+
+
+def test_importing_a_name_the_project_no_longer_has_is_the_tests_mistake(tmp_path):
+    from pytest_orchestra.triage.rules.project import ProjectIndex
+
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    f = failure(evidence(ImportError, "cannot import name 'legacy_total' from 'shop.cart' (/x/shop/cart.py)",
+                         [TEST]), phase="collect")
+    found = first_match(Facts(f, ProjectIndex(tmp_path)), BUILTIN_RULES)
+    assert (found[0].category, found[0].name) == ("test", "cannot-import-project-name")
+    # A library's missing name is the machine's: the wrong version is installed.
+    lib = failure(evidence(ImportError, "cannot import name 'Thing' from 'requests'", [TEST]), phase="collect")
+    assert first_match(Facts(lib, ProjectIndex(tmp_path)), BUILTIN_RULES)[0].category == "environment"

@@ -80,14 +80,21 @@ def _value_from_data(facts: Facts) -> bool:
     if not _is_parse_failure(facts):
         return False
     if facts.data_inputs:
-        if facts.project is None:
-            return True
-        # A well-formed standard file whose value the product cannot handle is still the data's
-        # when the value is the file's: look the offending value up in it.
-        return any(facts.project.well_formed(path) is not True for path in facts.data_inputs) or bool(
-            _offending_value_in_data(facts)
-        )
+        if _own_parser_on_well_formed_files(facts):
+            return False
+        # A value of a well-formed file is still the data's: the file's format is fine, its value is not.
+        return True
     return bool(_offending_value_in_data(facts))
+
+
+def _own_parser_on_well_formed_files(facts: Facts) -> bool:
+    """The project's own parse error, while every file it read is well-formed by its format's reference reader."""
+    primary = facts.primary
+    if primary is None or facts.project is None or not (facts.words & DECODE_WORDS):
+        return False
+    if not (facts.defined_by_project(primary) and facts.raised_in("product")):
+        return False
+    return all(facts.project.well_formed(path) is True for path in facts.data_inputs)
 
 
 def _offending_value_in_data(facts: Facts) -> list[str]:

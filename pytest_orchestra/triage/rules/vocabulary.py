@@ -108,6 +108,8 @@ VERSION_REQUIREMENT = rx(
     r"|\b[\w.-]+ ?(>=|>|==|~=) ?v?\d[\w.]*,? (is )?(required|needed)"
     r"|\brequires? (a )?(newer|later|different|higher|older) (version|python)"
     r"|\b(python|version|v)\s?\d+(\.\d+)+\+? (or (newer|later|higher|above|greater)|is required|required)"
+    r"|\b[A-Za-z][\w.-]* v?\d+(\.\d+)*\+? or (newer|later|higher|above|greater)\b"
+    r"|\b[A-Za-z][\w.-]* v?\d+(\.\d+)+\+? (is |are )?(required|needed)\b"
     r"|\b(minimum|required|supported) (\w+ )?versions?\b"
     r"|\b(newer|later|higher|older|compatible) version of\b"
     r"|\bversion\b[^\n]{0,40}\b(is )?(required|not supported|unsupported|too old|too new|not compatible)"
