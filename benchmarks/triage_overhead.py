@@ -8,7 +8,12 @@ real work: assertion errors, ConnectionRefusedError against a closed port on
 interleaved so drift in the machine's load hits both alike. Wall time and the
 child's CPU time (user + system) are reported as medians and ratios.
 
-Usage: ``python benchmarks/triage_overhead.py [--runs N] [--tests N] [--workers N] [--json]``
+Usage: ``python benchmarks/triage_overhead.py [--runs N] [--tests N] [--workers N] [--git] [--json]``
+
+``--git`` makes the suite a git repository, as users' suites are: every run
+then reads its code state (one ``git status`` beside the tests) and judges each
+failure against the history of the runs before it (flakiness between runs of
+the same code, changed code since the last pass).
 """
 
 from __future__ import annotations
@@ -84,13 +89,24 @@ def timed_run(root: Path, args: list[str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def measure(runs: int, tests: int, workers: int) -> dict[str, object]:
+def make_repository(root: Path) -> None:
+    """A git repository of the suite (one commit): runs then read the code state and judge history by it."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.invalid",
+           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.invalid"}
+    (root / ".gitignore").write_text(".orchestra/\n__pycache__/\n")
+    for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-q", "-m", "suite"]):
+        subprocess.run(command, cwd=root, env=env, check=True, capture_output=True)
+
+
+def measure(runs: int, tests: int, workers: int, git: bool = False) -> dict[str, object]:
     extra = ["-n", str(workers)] if workers else []
     variants = {"baseline": ["-p", "no:orchestra", *extra], "orchestra": extra}
     samples: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in variants}
     with tempfile.TemporaryDirectory(prefix="orchestra-triage-bench-") as directory:
         root = Path(directory)
         write_suite(root, tests, closed_port())
+        if git:
+            make_repository(root)
         for args in variants.values():
             timed_run(root, args)  # warm-up: imports and filesystem caches
         for _ in range(runs):
@@ -102,7 +118,7 @@ def measure(runs: int, tests: int, workers: int) -> dict[str, object]:
     wall_ratio = medians["orchestra"]["wall"] / medians["baseline"]["wall"]
     cpu_ratio = medians["orchestra"]["cpu"] / medians["baseline"]["cpu"]
     return {
-        "tests": tests, "runs": runs, "workers": workers, "medians": medians,
+        "tests": tests, "runs": runs, "workers": workers, "git": git, "medians": medians,
         "wall_ratio": round(wall_ratio, 3), "cpu_ratio": round(cpu_ratio, 3),
         "target": TARGET_RATIO, "within_target": wall_ratio <= TARGET_RATIO,
     }
@@ -113,9 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--tests", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=0, help="xdist workers (0: no xdist)")
+    parser.add_argument("--git", action="store_true",
+                        help="make the suite a git repository: each run reads its code state and judges every "
+                             "failure against the history of runs of the same code")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args(argv)
-    result = measure(options.runs, options.tests, options.workers)
+    result = measure(options.runs, options.tests, options.workers, options.git)
     if options.json:
         print(json.dumps(result, indent=2))
     else:

@@ -210,7 +210,7 @@ class TriageController:
                 self._apply_history(entry)
         finally:
             assessor.close()
-        self._auto_quarantine()
+        self._auto_quarantine(result)
 
     def _apply_history(self, entry: TriageEntry) -> None:
         from pytest_orchestra.triage.classifier import Decision
@@ -233,7 +233,7 @@ class TriageController:
         entry.decision = Decision("flaky", min(1.0, 0.5 + stats.flip_rate), "history",
                                   f"{stats.evidence}; {assessment.verdict.reason}")
 
-    def _auto_quarantine(self) -> None:
+    def _auto_quarantine(self, result: RunResult) -> None:
         if not self.quarantine_spec.auto or self.quarantine is None:
             return
         from pytest_orchestra.triage.quarantine import auto_quarantine
@@ -252,6 +252,12 @@ class TriageController:
         if added:
             self.quarantine.save(self.settings.rootdir / self.quarantine_spec.file)
             self.auto_quarantined = added
+            outcomes = {entry.record.nodeid: entry.record.outcome for entry in candidates}
+            result.sections["quarantine"].extend(
+                {"nodeid": entry.nodeid, "outcome": outcomes.get(entry.nodeid, ""),
+                 "reason": f"quarantined by this run from the next one on: {entry.reason}"}
+                for entry in added
+            )
 
     def _drain_spools(self, result: RunResult) -> None:
         """A green run still delivers what earlier runs spooled while a sink was down."""

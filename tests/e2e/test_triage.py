@@ -354,6 +354,9 @@ def test_flips_between_runs_of_the_same_code_make_a_test_flaky_and_auto_quaranti
     assert "flips between runs of the same code" in triage["test_sometimes"]["flakiness"]
     assert triage["test_sometimes"]["flaky_evidence"] == ["same-code flips"]
     assert triage["test_sometimes"]["quarantined"] is True  # auto-quarantined by an earlier run
+    reports = sorted((pytester.path / ".orchestra" / "reports").glob("2*/report.md"))
+    quarantining = [r.read_text() for r in reports if "quarantined by this run from the next one on" in r.read_text()]
+    assert len(quarantining) == 1 and "(evidence: 3 flips between runs of the same code)" in quarantining[0]
     assert triage["test_always_broken"]["category"] == "product"  # never flaky: it never passes
     quarantine = (pytester.path / ".orchestra" / "quarantine.yaml").read_text()
     assert "test_flip.py::test_sometimes" in quarantine
