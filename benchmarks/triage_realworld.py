@@ -67,7 +67,8 @@ Case files (YAML; one list of cases per project, ``split`` recorded on each)::
       services: {upstream: status-503}   # refused | reset | hang | close | status-NNN
       env: {TOKEN: "x", PATH: "{emptybin}"}     # {state} {root} {emptybin} {url:NAME} {port:NAME}
       unset_env: [HOME]
-      fail: [tests/test_x.py::test_a]     # a module path alone means its collection error
+      fail: [tests/test_x.py::test_a]     # a module path alone means its collection error;
+                                          # test_b[*] (fnmatch) stands for every failing variant
       run: [tests/test_x.py]              # optional: what pytest is handed (default: fail's files)
       args: [-k, x]                       # optional extra pytest arguments
 
@@ -568,10 +569,31 @@ class Workspace:
         return Attempt(data["exitstatus"], failed, passed, stdout)
 
 
+def _is_glob(nodeid: str) -> bool:
+    return "*" in nodeid
+
+
+def _matches(nodeid: str, pattern: str) -> bool:
+    if not _is_glob(pattern):
+        return nodeid == pattern
+    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), nodeid) is not None
+
+
 def _failed_entry(attempt: Attempt, nodeid: str) -> Optional[str]:
+    if _is_glob(nodeid):
+        hits = [n for n in attempt.failed if _matches(n, nodeid)]
+        return f"({len(hits)} variants) {attempt.failed[hits[0]]}" if hits else None
     if nodeid in attempt.failed:
         return attempt.failed[nodeid]
     return None
+
+
+def _retry_target(nodeid: str) -> str:
+    return nodeid.split("[")[0] if _is_glob(nodeid) else nodeid
+
+
+def _passed(attempt: Attempt, nodeid: str) -> bool:
+    return any(_matches(n, nodeid) for n in attempt.passed)
 
 
 @dataclass
@@ -591,7 +613,7 @@ def verify_case(case: Case, base: Path) -> VerifyResult:
         work.prepare()
         work.start_services()
         first = work.pytest(case.targets, plugin=False, tag="first")
-        retry_targets = list(dict.fromkeys(case.fail))
+        retry_targets = list(dict.fromkeys(_retry_target(n) for n in case.fail))
         second = work.pytest(retry_targets, plugin=False, tag="retry")
         for nodeid in case.fail:
             e1 = _failed_entry(first, nodeid)
@@ -601,7 +623,7 @@ def verify_case(case: Case, base: Path) -> VerifyResult:
                 lines.append(f"  NOT FAILED  {nodeid}")
                 continue
             if case.label == "flaky":
-                if e2 is not None or nodeid not in second.passed:
+                if e2 is not None or not _passed(second, nodeid):
                     ok = False
                     lines.append(f"  NOT PASSED ON RETRY  {nodeid}  ({e2 or 'did not run'})")
                     continue
@@ -616,10 +638,12 @@ def verify_case(case: Case, base: Path) -> VerifyResult:
             if _failed_entry(first, nodeid) is None:
                 ok = False
                 lines.append(f"  PREREQUISITE NOT FAILED  {nodeid}")
-        unexpected = [n for n in first.failed if n not in case.fail and n not in case.also_fails]
+        unexpected = [n for n in first.failed
+                      if not any(_matches(n, pattern) for pattern in case.fail + case.also_fails)]
         if unexpected:
             ok = False
-            lines.append(f"  UNEXPECTED FAILURES  {', '.join(unexpected[:5])}")
+            lines.append(f"  UNEXPECTED FAILURES ({len(unexpected)})")
+            lines.extend(f"    - {n}  | {first.failed[n]}" for n in unexpected[:40])
         if not ok and not first.failed and first.exitstatus not in (0, 1):
             lines.append("  " + first.stdout[-1500:].replace("\n", "\n  "))
     except Exception as exc:  # a broken case definition is a failed verification
@@ -661,7 +685,13 @@ def classify_case(case: Case, base: Path) -> ClassifyResult:
         by_node: Dict[str, dict] = {}
         for entry in triage:
             by_node.setdefault(entry.get("nodeid", ""), entry)
-        entries = {nodeid: by_node.get(nodeid, {}) for nodeid in case.fail}
+        entries: Dict[str, dict] = {}
+        for pattern in case.fail:
+            if _is_glob(pattern):
+                hits = [n for n in by_node if _matches(n, pattern)]
+                entries.update({n: by_node[n] for n in hits} if hits else {pattern: {}})
+            else:
+                entries[pattern] = by_node.get(pattern, {})
         error = "" if triage else f"no triage.json entries (exit {attempt.exitstatus})"
         return ClassifyResult(case, entries, error)
     except Exception as exc:
