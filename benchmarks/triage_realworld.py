@@ -589,7 +589,9 @@ def _failed_entry(attempt: Attempt, nodeid: str) -> Optional[str]:
 
 
 def _retry_target(nodeid: str) -> str:
-    return nodeid.split("[")[0] if _is_glob(nodeid) else nodeid
+    if not _is_glob(nodeid):
+        return nodeid
+    return re.split(r"[\[*]", nodeid, maxsplit=1)[0].rstrip(":")
 
 
 def _passed(attempt: Attempt, nodeid: str) -> bool:
