@@ -135,3 +135,17 @@ def data_inputs(
         if line:
             found.extend(_from_line(line, rootdir, near))
     return tuple(dict.fromkeys(found))[:10]
+
+
+def import_path_archives(rootdir: Path) -> Tuple[str, ...]:
+    """Archives of the test tree on ``sys.path`` (zip-imported packages): an import from one may fail."""
+    import sys
+
+    found = []
+    for entry in sys.path[:200]:
+        if not entry or not entry.lower().endswith((".zip", ".egg", ".whl")):
+            continue
+        relative = _relative(entry, rootdir, None)
+        if relative is not None:
+            found.append(relative)
+    return tuple(found)

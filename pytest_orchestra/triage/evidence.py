@@ -132,6 +132,8 @@ def project_kind(relative: str, test_file_patterns: Sequence[str] = DEFAULT_TEST
     in_tests = [i for i, folder in enumerate(folders) if folder in TEST_FOLDERS]
     if in_tests and any(folder in DATA_FOLDERS for folder in folders[in_tests[0] + 1:]):
         return "data"
+    if in_tests and not name.endswith(".py"):
+        return "data"  # a template or other data file the code executes (its frames name it)
     if any(fnmatch.fnmatch(name, pattern) for pattern in test_file_patterns):
         return "test"
     # Helpers living in the test tree (tests/helpers.py) are test code, not product.
@@ -188,11 +190,14 @@ def _source_line(filename: str, lineno: int) -> str:
     return linecache.getline(filename, lineno).strip()[:LINE_LIMIT]
 
 
-def _data_inputs(live: list, rootdir: Path) -> tuple[str, ...]:
-    from pytest_orchestra.triage.datainputs import data_inputs
-
+def _data_inputs(live: list, rootdir: Path, exc: BaseException | None = None) -> tuple[str, ...]:
     try:
-        return data_inputs(live, rootdir)
+        from pytest_orchestra.triage.datainputs import data_inputs, import_path_archives
+
+        found = data_inputs(live, rootdir)
+        if isinstance(exc, ImportError):
+            found += import_path_archives(rootdir)
+        return found
     except Exception:  # noqa: BLE001 - best effort: the rules still see the exception
         return ()
 
@@ -233,7 +238,7 @@ def evidence_from_exception(
         message=_message(exc),
         frames=_keep(_with_syntax_location(exc, frames, rootdir, test_file_patterns)),
         chain=_chain(exc, rootdir, test_file_patterns, seen),
-        data_inputs=_data_inputs(live, rootdir),
+        data_inputs=_data_inputs(live, rootdir, exc),
     )
 
 
@@ -271,7 +276,7 @@ def evidence_from_excinfo(
         message=_message(exc),
         frames=_keep(_with_syntax_location(exc, frames, rootdir, test_file_patterns)),
         chain=_chain(exc, rootdir, test_file_patterns, {id(exc)}),
-        data_inputs=_data_inputs(live, rootdir),
+        data_inputs=_data_inputs(live, rootdir, exc),
     )
 
 

@@ -43,10 +43,12 @@ class _EvidenceReader:
         """(evidence, the node's marker names) of a failure; None when ``excinfo`` is none (a skip, an xfail...)."""
         if excinfo is None or excinfo.errisinstance(_NOT_FAILURES):
             return None
-        from pytest_orchestra.triage.evidence import evidence_from_excinfo
-
         evidence: Optional[Dict[str, Any]]
         try:
+            # Imported here, inside the guard: the failure may be the machine running out of
+            # file descriptors or memory, and then even importing a module fails.
+            from pytest_orchestra.triage.evidence import evidence_from_excinfo
+
             evidence = evidence_from_excinfo(
                 excinfo, rootdir=self.rootdir, test_file_patterns=self.test_file_patterns
             ).to_dict()

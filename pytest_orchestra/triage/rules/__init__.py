@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from pytest_orchestra.triage.rules.data import DATA_RULES
+from pytest_orchestra.triage.rules.data import CORRUPT_ARCHIVE_RULE, DATA_RULES
 from pytest_orchestra.triage.rules.environment import ENVIRONMENT_RULES
 from pytest_orchestra.triage.rules.facts import DATA_FOLDERS, STDLIB_DIRS, TEST_FOLDERS, Facts
 from pytest_orchestra.triage.rules.infrastructure import INFRASTRUCTURE_RULES
@@ -47,6 +47,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     PYTEST_TIMEOUT_RULE,
     *PYTEST_USAGE_RULES,
     *INFRASTRUCTURE_RULES,
+    CORRUPT_ARCHIVE_RULE,
     *ENVIRONMENT_RULES,
     *TIMEOUT_RULES,
     *DATA_RULES,

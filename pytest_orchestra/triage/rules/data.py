@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pytest_orchestra.triage.failure import TEST_KINDS
 from pytest_orchestra.triage.rules.environment import missing_file
-from pytest_orchestra.triage.rules.facts import Facts, because, in_test_tree, rx
+from pytest_orchestra.triage.rules.facts import Facts, because, rx
 from pytest_orchestra.triage.rules.rule import Rule
 from pytest_orchestra.triage.rules.vocabulary import CONVERSION, DECODE_WORDS, QUOTED_VALUE
 
@@ -28,6 +28,7 @@ INTEGRITY = rx(
     r"|violates (unique|foreign key|not-null|check) constraint|duplicate key value"
 )
 PARSE_TYPES = ("ValueError", "InvalidOperation", "TypeError", "LookupError")
+ARCHIVE_SUFFIXES = (".zip", ".egg", ".whl", ".jar")
 
 
 def _decode_error(facts: Facts) -> bool:
@@ -60,19 +61,36 @@ def _integrity(facts: Facts) -> bool:
 
 
 def _missing_data_file(facts: Facts) -> bool:
+    """A file of the test tree is missing: by errno, or as any exception (a loader's, a CLI's) says it."""
     path = missing_file(facts)
-    return path is not None and in_test_tree(path)
+    if path is not None:
+        return facts.in_test_tree(path)
+    return any(facts.in_test_tree(p) for p in facts.missing_paths)
+
+
+def _raised_in_test_data(facts: Facts) -> bool:
+    """The failing frame is a data file of the test tree that the code executes (a template)."""
+    culprit = facts.culprit
+    return (culprit is not None and not culprit.path.endswith(".py") and not culprit.path.startswith("<")
+            and facts.in_test_tree(culprit.path))
+
+
+def _corrupt_archive(facts: Facts) -> bool:
+    """An import failed while an archive of the test tree on the import path is malformed."""
+    if not facts.chain_is_a("ImportError") or facts.project is None:
+        return False
+    archives = [p for p in facts.data_inputs if p.lower().endswith(ARCHIVE_SUFFIXES)]
+    return any(facts.project.well_formed(path) is False for path in archives)
 
 
 def _is_parse_failure(facts: Facts) -> bool:
     """An exception that says a value or an input could not be parsed or converted."""
     if facts.primary is None or facts.is_assertion():
         return False
-    if facts.words & DECODE_WORDS:
+    if facts.words & DECODE_WORDS or facts.chain_is_a("InvalidOperation"):
         return True
-    return facts.chain_is_a(*PARSE_TYPES) and (
-        facts.chain_is_a("InvalidOperation") or facts.message_says(CONVERSION)
-    )
+    # Whatever class a library raises it with, a conversion phrase says what happened.
+    return facts.message_says(CONVERSION)
 
 
 def _value_from_data(facts: Facts) -> bool:
@@ -121,6 +139,10 @@ def _explain_value(facts: Facts) -> str:
     return f"a value of the test data could not be parsed{where}: {facts.headline()} raised {facts.where()}"
 
 
+#: Tried before the environment rules: the same ModuleNotFoundError would say "not installed".
+CORRUPT_ARCHIVE_RULE = Rule("corrupt-archive", "data", 0.8, _corrupt_archive,
+                            because("an archive of the test tree on the import path is corrupt"))
+
 DATA_RULES: tuple[Rule, ...] = (
     Rule("decode-error", "data", 0.9, _decode_error,
          because("input data could not be decoded")),
@@ -128,6 +150,8 @@ DATA_RULES: tuple[Rule, ...] = (
          because("seeding data violated a database constraint")),
     Rule("missing-data-file", "data", 0.85, _missing_data_file,
          because("a file of the test data folders is missing")),
+    Rule("raised-in-test-data", "data", 0.8, _raised_in_test_data,
+         because("a data file of the test tree that the code executes (a template) is wrong")),
     Rule("value-from-data-file", "data", 0.8, _value_from_data, _explain_value),
     Rule("unparsable-value", "data", 0.75, _unparsable_value,
          because("a value read from test data could not be parsed")),

@@ -82,10 +82,26 @@ def _wrong_version(facts: Facts) -> bool:
     return says_version_in_type(facts.words) or bool(VERSION_REQUIREMENT.search(_own_words(facts)))
 
 
+#: Functions of ``os`` that start a program (as opposed to opening, listing or removing files).
+EXEC_FUNCTIONS = frozenset({"execv", "execve", "execvp", "execvpe", "execl", "execlp", "spawnv", "spawnve",
+                            "spawnvp", "spawnvpe", "posix_spawn", "posix_spawnp", "popen", "_execvpe"})
+
+
+def _exec_frames(facts: Facts) -> bool:
+    """Whether the chain failed while starting a program (subprocess, os.exec*/spawn*)."""
+    for evidence in facts.evidences:
+        for frame in evidence.frames:
+            if frame.kind not in ("stdlib", "site-packages"):
+                continue
+            if path_has(frame.path, "subprocess.py") or (
+                path_has(frame.path, "os.py") and frame.function in EXEC_FUNCTIONS
+            ):
+                return True
+    return False
+
+
 def _missing_executable(facts: Facts) -> bool:
-    if facts.chain_is_a("FileNotFoundError", "PermissionError") and facts.stdlib_frames(
-        "subprocess.py", "os.py", "shutil.py"
-    ):
+    if facts.chain_is_a("FileNotFoundError", "PermissionError") and _exec_frames(facts):
         # The exec of a program failed; a data path would show a folder in the name.
         evidence = facts.matching("FileNotFoundError", "PermissionError")
         found = FILE_NOT_FOUND.search(evidence.message) if evidence else None
@@ -125,16 +141,22 @@ def missing_file(facts: Facts) -> str | None:
     return _missing_file(facts)
 
 
-def _missing_config_file(facts: Facts) -> bool:
-    path = _missing_file(facts)
-    if path is None or in_test_tree(path):
-        return False
+def _config_like(path: str) -> bool:
     name = path_parts(path)[-1] if path_parts(path) else path
     return (
         name.lower().endswith(CONFIG_SUFFIXES)
         or name.startswith(".")
         or path.startswith(("/etc/", "~", "/usr/", "/opt/", "/var/"))
     )
+
+
+def _missing_config_file(facts: Facts) -> bool:
+    """A configuration file outside the test tree is missing: by errno, or as any exception says it."""
+    path = _missing_file(facts)
+    if path is not None:
+        return not facts.in_test_tree(path) and _config_like(path)
+    named = facts.missing_paths
+    return bool(named) and not any(facts.in_test_tree(p) for p in named) and any(_config_like(p) for p in named)
 
 
 def _permission_denied(facts: Facts) -> bool:

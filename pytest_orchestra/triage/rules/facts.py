@@ -39,6 +39,14 @@ NETWORK_ERROR_TYPES = (
 #: "The test failed on purpose" exceptions: their text is the test's own, not the code's.
 ASSERTION_TYPES = ("AssertionError", "Failed")
 
+#: A message saying something could not be found or opened.
+NOT_FOUND = rx(
+    r"\bnot found\b|\bdoes(n't| not) exist|no such file|cannot (be )?(found|opened|read|open|find)"
+    r"|could not (be )?(found|opened|read|open|find|locate)|unable to (open|read|find|locate)|\bmissing\b"
+)
+#: Paths in a message: quoted, or bare absolute ones.
+MESSAGE_PATH = re.compile(r"""'([^'\n]{1,300})'|"([^"\n]{1,300})"|(?<![\w.])(/[\w.@~+-]+(?:/[\w.@~+-]+)+)""")
+
 
 class Facts:
     """What rules ask about one failure, computed lazily and at most once."""
@@ -188,6 +196,32 @@ class Facts:
         if top in self.project_modules:
             return True
         return "." in name and is_project_package(top)
+
+    def in_test_tree(self, path: str) -> bool:
+        """Whether ``path`` (as a message writes it) is a file of the suite's test or data folders.
+
+        An absolute path counts only inside the rootdir when the project is known, so a
+        checkout that itself lives under a folder called ``tests`` is not all test tree.
+        """
+        if self.project is not None and path.startswith("/"):
+            root = str(self.project.rootdir).rstrip("/") + "/"
+            if not path.startswith(root):
+                return False
+            path = path[len(root):]
+        return in_test_tree(path)
+
+    @cached_property
+    def missing_paths(self) -> tuple[str, ...]:
+        """Paths that an exception of the chain (not an assertion) says are missing or unreadable."""
+        found: list[str] = []
+        for evidence in self.evidences:
+            if evidence.is_a(*ASSERTION_TYPES) or not NOT_FOUND.search(evidence.message):
+                continue
+            for match in MESSAGE_PATH.finditer(evidence.message):
+                candidate = next(group for group in match.groups() if group)
+                if "/" in candidate or "." in candidate.strip("."):
+                    found.append(candidate)
+        return tuple(dict.fromkeys(found))
 
     def defined_by_project(self, evidence: FailureEvidence) -> bool:
         """Whether the exception's class is the project's own (not the stdlib's or a library's)."""

@@ -154,7 +154,18 @@ def _ini(raw: bytes) -> None:
     configparser.ConfigParser().read_string(raw.decode("utf-8"))
 
 
+def _archive(raw: bytes) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        if archive.testzip() is not None:
+            raise ValueError("a member is corrupt")
+
+
 _READERS = {
+    ".zip": _archive,
+    ".egg": _archive,
+    ".whl": _archive,
     ".json": lambda raw: json.loads(raw.decode("utf-8")),
     ".toml": lambda raw: tomllib.loads(raw.decode("utf-8")),
     ".yaml": _yaml,

@@ -76,7 +76,8 @@ def _collection_error(facts: Facts) -> bool:
 
 
 def _pytest_usage(facts: Facts) -> bool:
-    if facts.is_a("UsageError", "_pytest.config.exceptions.UsageError"):
+    # Qualified: libraries define their own UsageError (click's BadParameter is one).
+    if facts.is_a("_pytest.config.exceptions.UsageError", "pytest.UsageError"):
         return True
     return bool(PYTEST_USAGE.search(_collection_text(facts)))
 
