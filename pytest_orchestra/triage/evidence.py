@@ -190,7 +190,22 @@ def _source_line(filename: str, lineno: int) -> str:
     return linecache.getline(filename, lineno).strip()[:LINE_LIMIT]
 
 
+#: Exceptions the data rules never read data inputs for (a test's own check, the OS's or network's
+#: errors, a name or attribute mistake): looking into frames' variables for them is wasted work.
+_NO_DATA_INPUTS: tuple[type, ...] = (AssertionError, OSError, NameError, AttributeError, MemoryError, RecursionError)
+
+
+def _wants_data_inputs(exc: BaseException | None) -> bool:
+    if exc is None:
+        return True
+    if isinstance(exc, ImportError) or isinstance(exc, UnicodeError):
+        return True
+    return not isinstance(exc, _NO_DATA_INPUTS) and type(exc).__module__ != "_pytest.outcomes"
+
+
 def _data_inputs(live: list, rootdir: Path, exc: BaseException | None = None) -> tuple[str, ...]:
+    if not _wants_data_inputs(exc):
+        return ()
     try:
         from pytest_orchestra.triage.datainputs import data_inputs, import_path_archives
 
