@@ -2,8 +2,9 @@
 
 "Product code failing on input read from a data file" is a data problem, not a
 product bug, but the exception seldom says where its input came from. The live
-traceback does: a frame's variables hold the path or the open file, or the
-failing line names the file in a string (``load(DATA / "orders.csv")``). Only
+traceback does: a frame's variables hold the path, the open file or the file's
+whole content (a fixture read it and handed the text over), or the failing line
+names the file in a string (``load(DATA / "orders.csv")``). Only
 files of the test tree (under a ``tests``/``data``/``fixtures``... folder of the
 rootdir) that are not Python count: they are the suite's inputs. Read on
 failures only, with small caps, so a green run pays nothing.
@@ -92,6 +93,59 @@ def _path_like(value: Any) -> Optional[str]:
     return name if isinstance(name, str) else None
 
 
+#: Shortest text taken for a data file's whole content (shorter strings are too common to tell).
+CONTENT_MINIMUM = 16
+#: Largest data file indexed by content, and most bytes indexed per tree.
+CONTENT_FILE_LIMIT = 2 * 1024 * 1024
+CONTENT_TREE_LIMIT = 64 * 1024 * 1024
+
+
+def _digest(data: bytes) -> bytes:
+    import hashlib
+
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+@functools.lru_cache(maxsize=8)
+def test_tree_contents(rootdir: Path) -> Dict[bytes, str]:
+    """Digest of each test-tree data file's content (bytes, and text with newlines as Python reads
+    them) -> its rootdir-relative path: a fixture that hands a test a file's *content* is found by it."""
+    index: Dict[bytes, str] = {}
+    total = 0
+    for paths in test_tree_files(rootdir).values():
+        for relative in paths:
+            path = rootdir / relative
+            try:
+                size = path.stat().st_size
+                if size > CONTENT_FILE_LIMIT or total + size > CONTENT_TREE_LIMIT:
+                    continue
+                raw = path.read_bytes()
+            except OSError:
+                continue
+            total += size
+            index.setdefault(_digest(raw), relative)
+            text = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            index.setdefault(_digest(text), relative)
+            index.setdefault(_digest(text.strip()), relative)
+    return index
+
+
+def _content_of(value: Any, rootdir: Path) -> Optional[str]:
+    """The data file whose whole content ``value`` is (a str or bytes read from it), if any."""
+    if isinstance(value, str):
+        if len(value) < CONTENT_MINIMUM or len(value) > CONTENT_FILE_LIMIT:
+            return None
+        data = value.encode("utf-8", "surrogateescape")
+    elif isinstance(value, (bytes, bytearray)):
+        if len(value) < CONTENT_MINIMUM or len(value) > CONTENT_FILE_LIMIT:
+            return None
+        data = bytes(value)
+    else:
+        return None
+    index = test_tree_contents(rootdir)
+    return index.get(_digest(data)) or index.get(_digest(data.strip()))
+
+
 def _from_variables(frame: FrameType, rootdir: Path, near: Optional[Path]) -> List[str]:
     found: List[str] = []
     try:
@@ -102,10 +156,11 @@ def _from_variables(frame: FrameType, rootdir: Path, near: Optional[Path]) -> Li
         items = value if isinstance(value, (list, tuple)) and len(value) <= 20 else (value,)
         for item in items:
             text = _path_like(item)
-            if text is not None:
-                relative = _relative(text, rootdir, near)
-                if relative is not None:
-                    found.append(relative)
+            relative = _relative(text, rootdir, near) if text is not None else None
+            if relative is None:
+                relative = _content_of(item, rootdir)
+            if relative is not None:
+                found.append(relative)
     return found
 
 

@@ -187,6 +187,7 @@ def _raw_frames(
 def _source_line(filename: str, lineno: int) -> str:
     import linecache
 
+    linecache.checkcache(filename)  # a file edited since it was cached must not show its old line
     return linecache.getline(filename, lineno).strip()[:LINE_LIMIT]
 
 

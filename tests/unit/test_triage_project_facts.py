@@ -160,3 +160,54 @@ def test_a_huge_checkout_answers_unknown_rather_than_reading_everything(project:
 def test_well_formed_data_by_format(project: Path, name: str, content: str, expected: Any) -> None:
     (project / "tests" / "data" / name).write_text(content)
     assert ProjectIndex(project).well_formed(f"tests/data/{name}") is expected
+
+
+def test_a_fixture_that_hands_over_a_files_content_still_names_the_file(project: Path) -> None:
+    (project / "tests" / "data" / "ledger.txt").write_text("HEADER 2026\n1.50\n2.75\n3.10\n")
+    source = (
+        "import pathlib\nfrom ledger.amounts import parse_ledger\n\n"
+        "def content():\n"
+        "    return (pathlib.Path(__file__).parent / 'data' / 'ledger.txt').read_text()\n\n"
+        "def test_it():\n"
+        "    assert parse_ledger(content())\n"
+    )
+    failure, classifier = run_test(project, source)
+    assert failure.evidence is not None and failure.evidence.data_inputs == ("tests/data/ledger.txt",)
+    # The project's own parser rejects a file no reference reader knows: the file is the suspect.
+    assert classifier.classify(failure).category == "data"
+
+
+def test_a_misspelled_key_through_the_products_mapping_is_the_tests(project: Path) -> None:
+    (project / "ledger" / "book.py").write_text(
+        "class Book:\n"
+        "    def __init__(self):\n"
+        "        self._items = {'owner': 'qa', 'currency': 'EUR'}\n"
+        "    def __getitem__(self, key):\n"
+        "        return self._items[key]\n"
+        "    def __getattr__(self, name):\n"
+        "        if name.startswith('_'):\n"
+        "            raise AttributeError(name)\n"
+        "        try:\n"
+        "            return self._items[name]\n"
+        "        except KeyError:\n"
+        "            raise AttributeError(f\"'Book' object has no attribute '{name}'\") from None\n"
+    )
+    key = "from ledger.book import Book\n\ndef test_it():\n    assert Book()['curency'] == 'EUR'\n"
+    assert decide(project, key) == ("test", "unknown-key-in-test")
+    attribute = "from ledger.book import Book\n\ndef test_it():\n    assert Book().ownr == 'qa'\n"
+    assert decide(project, attribute) == ("test", "unknown-attribute-in-test")
+    # A key the product knows but no longer has is the product's failure.
+    known = ("from ledger.book import Book\n\ndef test_it():\n    book = Book()\n    del book._items['owner']\n"
+             "    assert book['owner'] == 'qa'\n")
+    assert decide(project, known)[0] == "product"
+
+
+def test_code_that_read_an_unset_environment_variable_and_choked_on_none(project: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LEDGER_CURRENCY", raising=False)
+    source = (
+        "import os\n\n"
+        "def test_it():\n"
+        "    assert os.environ.get('LEDGER_CURRENCY').upper() == 'EUR'\n"
+    )
+    assert decide(project, source) == ("environment", "unset-env-var-used")

@@ -128,6 +128,19 @@ def _missing_env_var(facts: Facts) -> bool:
     )
 
 
+READS_ENVIRONMENT = re.compile(r"\benviron\.get\(|\bgetenv\(|\benviron\[")
+NONE_VALUE = re.compile(r"\bNone\b|NoneType")
+
+
+def _unset_env_var_used(facts: Facts) -> bool:
+    """The failing code read an environment variable on a failing line and then choked on None."""
+    if facts.primary is None or facts.is_assertion():
+        return False
+    if not any(NONE_VALUE.search(ev.message) for ev in facts.evidences):
+        return False
+    return any(READS_ENVIRONMENT.search(frame.line) for ev in facts.evidences for frame in ev.frames if frame.line)
+
+
 def _missing_file(facts: Facts) -> str | None:
     evidence = facts.matching("FileNotFoundError", "NotADirectoryError")
     if evidence is None:
@@ -186,6 +199,8 @@ ENVIRONMENT_RULES: tuple[Rule, ...] = (
          because("a program the test's setup runs failed (missing or misconfigured)")),
     Rule("missing-env-var", "environment", 0.9, _missing_env_var,
          because("an environment variable is not set")),
+    Rule("unset-env-var-used", "environment", 0.75, _unset_env_var_used,
+         because("code read an environment variable that is not set and failed on None")),
     Rule("missing-config-file", "environment", 0.8, _missing_config_file,
          because("a configuration file outside the test tree is missing")),
     Rule("permission-denied", "environment", 0.7, _permission_denied,

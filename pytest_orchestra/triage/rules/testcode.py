@@ -48,6 +48,7 @@ CANNOT_IMPORT = re.compile(r"cannot import name '[^']+' from '([^']+)'")
 NONE_VALUE = re.compile(r"'NoneType'|NoneType\b")
 NONE_ATTRIBUTE = re.compile(r"'NoneType' object has no attribute")
 KEY = re.compile(r"""^['"](.{1,80})['"]$""")
+ATTRIBUTE = re.compile(r"has no attribute '([A-Za-z_]\w*)'")
 
 
 def _collection_text(facts: Facts) -> str:
@@ -102,14 +103,42 @@ def _cannot_import_project_name(facts: Facts) -> bool:
     return bool(found) and facts.is_project_module(found.group(1))
 
 
+def _typo_on_test_line(facts: Facts, name: str, *, as_attribute: bool) -> bool:
+    """``name`` is written on a failing line of the test's own code, and neither the product's code
+    nor any data file of the test tree mentions it: the test misspelled it."""
+    if facts.project is None or not name:
+        return False
+    written = (rf"\.{re.escape(name)}\b" if as_attribute else rf"""['"]{re.escape(name)}['"]""")
+    lines = [frame.line for frame in facts.frames if frame.kind in TEST_KINDS and frame.line]
+    if not any(re.search(written, line) for line in lines):
+        return False
+    if facts.project.mentions(name) is not False:
+        return False
+    return not facts.project.data_files_with(name)
+
+
 def _unknown_key_in_test(facts: Facts) -> bool:
-    """A key the test's own line looked up that no product code mentions: a typo in the test."""
-    if not facts.is_a("KeyError") or not facts.raised_by_test_code() or facts.project is None:
+    """A key the test looked up that no product code mentions: a typo in the test.
+
+    Raised by the test's own line, or by the product's mapping the test subscripted
+    with a key written on its line (``doc["tabel"]``).
+    """
+    if not facts.is_a("KeyError") or facts.project is None:
         return False
     found = KEY.match(facts.message_line().strip())
     if found is None:
         return False
-    return facts.project.mentions(found.group(1)) is False
+    if facts.raised_by_test_code():
+        return facts.project.mentions(found.group(1)) is False
+    return _typo_on_test_line(facts, found.group(1), as_attribute=False)
+
+
+def _unknown_attribute_in_test(facts: Facts) -> bool:
+    """An attribute the test's line used that no product code defines, raised by a product ``__getattr__``."""
+    if not facts.is_a("AttributeError") or NONE_ATTRIBUTE.search(facts.message_line()):
+        return False
+    found = ATTRIBUTE.search(facts.message_line())
+    return found is not None and _typo_on_test_line(facts, found.group(1), as_attribute=True)
 
 
 PYTEST_USAGE_RULES: tuple[Rule, ...] = (
@@ -157,6 +186,8 @@ TEST_RULES: tuple[Rule, ...] = (
          because("test code unpacks the wrong number of values")),
     Rule("unknown-key-in-test", "test", 0.75, _unknown_key_in_test,
          because("test code looks up a key that no product code knows")),
+    Rule("unknown-attribute-in-test", "test", 0.75, _unknown_attribute_in_test,
+         because("test code uses an attribute that no product code defines")),
     Rule("collection-error", "test", 0.85, _collection_error,
          because("the test module could not be collected")),
     Rule("fixture-error", "test", 0.75, _fixture_code_error,
