@@ -65,7 +65,8 @@ CACHE_FORMAT = 3
 TOOLS_REQUIREMENTS = ["pytest==9.2.0", "pytest-testmon==2.2.0", "pytest-picked==0.5.1",
                       "coverage==7.17.3", "pytest-timeout==2.4.0"]
 
-KINDS = ("function-body", "module-constant", "class-attribute", "default-argument", "decorator")
+KINDS = ("function-body", "module-constant", "class-attribute", "default-argument", "signature", "__all__",
+         "decorator")
 IMPORT_KINDS = KINDS[1:]
 TOOLS = ("orchestra", "testmon", "picked")
 TARGET_KILLING_SELECTED = 1.0
@@ -235,6 +236,8 @@ class _Region:
     node: ast.AST            # the expression (or statement) whose tokens may be edited
     anchor: int              # the line coverage must report as executed
     remove_line: bool = False
+    #: Whole-line edits made by a function of (node, lines) instead of token edits.
+    edits: Optional[Callable[[ast.AST, List[str]], List[Tuple[int, str, str]]]] = None
 
 
 def _regions(tree: ast.Module) -> List[_Region]:
@@ -258,6 +261,9 @@ def _regions(tree: ast.Module) -> List[_Region]:
                     if not isinstance(stmt, ast.ClassDef):
                         for default in [*stmt.args.defaults, *[d for d in stmt.args.kw_defaults if d]]:
                             regions.append(_Region("default-argument", default, stmt.lineno))
+                        method = scope == "class"
+                        regions.append(_Region("signature", stmt, stmt.lineno,
+                                               edits=lambda node, lines, m=method: signature_edits(node, lines, m)))
                 inner = "function" if scope == "function" or not isinstance(stmt, ast.ClassDef) else "class"
                 visit(stmt.body, inner)
                 continue
@@ -267,8 +273,13 @@ def _regions(tree: ast.Module) -> List[_Region]:
                 regions.append(_Region("function-body", stmt, stmt.lineno))
                 regions[-1].node = _LineSpan(stmt.lineno, end)  # type: ignore[assignment]
             elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and stmt.value is not None:
-                kind = "module-constant" if scope == "module" else "class-attribute"
-                regions.append(_Region(kind, stmt.value, stmt.lineno))
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                if scope == "module" and any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+                    regions.append(_Region("__all__", stmt.value, stmt.lineno, edits=all_edits))
+                    regions.append(_Region("__all__", stmt.value, stmt.lineno))
+                else:
+                    kind = "module-constant" if scope == "module" else "class-attribute"
+                    regions.append(_Region(kind, stmt.value, stmt.lineno))
             for child in ("body", "orelse", "finalbody"):
                 if hasattr(stmt, child) and not isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
                     visit(getattr(stmt, child), scope)
@@ -277,6 +288,63 @@ def _regions(tree: ast.Module) -> List[_Region]:
 
     visit(tree.body, "module")
     return regions
+
+
+def signature_edits(node: ast.AST, lines: List[str], method: bool) -> List[Tuple[int, str, str]]:
+    """One-line edits of a ``def`` line's parameters: (line, new text, description).
+
+    A default removed, two neighbouring parameters swapped, a required parameter added,
+    the parameters made keyword-only. Only for headers written on one line.
+    """
+    args = node.args  # type: ignore[attr-defined]
+    row = node.lineno  # type: ignore[attr-defined]
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, *(a for a in (args.vararg, args.kwarg) if a)]
+    parts = [*every, *args.defaults, *(d for d in args.kw_defaults if d)]
+    old = lines[row - 1]
+    if not old.isascii() or any(p.lineno != row or p.end_lineno != row for p in parts):
+        return []  # ast's columns count bytes: ASCII lines only
+    positional = [*args.posonlyargs, *args.args]
+    free = positional[1:] if method and positional and positional[0].arg in ("self", "cls") else positional
+    edits: List[Tuple[int, str, str]] = []
+    defaults = list(zip(positional[len(positional) - len(args.defaults):], args.defaults))
+    defaults += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+    for arg, default in defaults:
+        edits.append((row, old[:arg.end_col_offset] + old[default.end_col_offset:],
+                      f"remove the default of {arg.arg!r}"))
+    for first, second in zip(free, free[1:]):
+        a, b = first.col_offset, second.col_offset
+        swapped = (old[:a] + second.arg + old[a + len(first.arg):b] + first.arg + old[b + len(second.arg):])
+        edits.append((row, swapped, f"swap {first.arg!r} and {second.arg!r}"))
+    if positional and not (args.defaults or args.vararg or args.kwonlyargs or args.kwarg):
+        end = positional[-1].end_col_offset
+        edits.append((row, old[:end] + ", extra_argument" + old[end:], "add a required parameter"))
+    if free and not (args.posonlyargs or args.vararg or args.kwonlyargs):
+        at = free[0].col_offset
+        edits.append((row, old[:at] + "*, " + old[at:], f"make {free[0].arg!r} and later keyword-only"))
+    return edits
+
+
+def all_edits(node: ast.AST, lines: List[str]) -> List[Tuple[int, str, str]]:
+    """``__all__`` with one of its names left out (a name ``import *`` no longer binds)."""
+    if not isinstance(node, (ast.List, ast.Tuple)) or len(node.elts) < 2:
+        return []
+    edits: List[Tuple[int, str, str]] = []
+    for element in node.elts:
+        if not (isinstance(element, ast.Constant) and isinstance(element.value, str)
+                and element.lineno == element.end_lineno):
+            continue
+        old = lines[element.lineno - 1]
+        if not old.isascii():
+            continue
+        end = element.end_col_offset
+        rest = old[end:]
+        stripped = rest.lstrip()
+        if stripped.startswith(","):
+            end += len(rest) - len(stripped) + 1
+            while end < len(old) and old[end] == " ":
+                end += 1
+        edits.append((element.lineno, old[:element.col_offset] + old[end:], f"leave {element.value!r} out of __all__"))
+    return edits
 
 
 @dataclass
@@ -317,6 +385,13 @@ def candidate_mutants(path: str, source: str, executed: Optional[Set[int]] = Non
         if executed is not None and region.anchor not in executed:
             continue
         node = region.node
+        if region.edits is not None:
+            for row, new, description in region.edits(node, lines):
+                mutant = _checked(path, source, lines, row, -1, lines[row - 1], new, description, region.kind,
+                                  original if check else None)
+                if mutant and mutant.old != mutant.new:
+                    found[region.kind][(row, -1, new)] = mutant
+            continue
         if region.remove_line:
             if node.lineno == node.end_lineno:  # type: ignore[attr-defined]
                 old = lines[node.lineno - 1]  # type: ignore[attr-defined]
