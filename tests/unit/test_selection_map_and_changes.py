@@ -231,6 +231,25 @@ def test_module_names_relative_imports_and_the_reverse_closure() -> None:
     assert imported_names("def (:") == ()
 
 
+def test_imports_are_read_line_by_line_with_their_continuations() -> None:
+    source = textwrap.dedent(
+        """\
+        import a; import b.c as d
+        from . import (x,  # a comment
+            y)
+        from ..p.q import *
+        from .m import n as o
+        import e, \\
+            f
+
+
+        def late():
+            from g import h
+        """
+    )
+    assert imported_names(source) == ("a", "b.c", ".", ".x", ".y", "..p.q", ".m", ".m.n", "e", "f", "g", "g.h")
+
+
 # --- order and budget ---------------------------------------------------------------
 
 
