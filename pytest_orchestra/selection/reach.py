@@ -87,11 +87,17 @@ class _Propagation:
         self.names: Dict[Key, _Changed] = {}
         #: class key -> why (one of its members changed)
         self.classes: Dict[Key, str] = {}
+        #: class key -> the members that changed (read through the class, they select)
+        self.members: Dict[Key, Set[str]] = {}
         #: (class key, method) -> why: its callers are selected
         self.methods: Dict[Tuple[Key, str], str] = {}
         #: function key -> why: the tests that ran its body are selected
         self.functions: Dict[Key, str] = {}
         self.path_of = {v.reads.module: v.path for v in versions}
+        #: import alias of a class -> the class's facts
+        self._aliased: Dict[Key, ClassFacts] = {}
+        self._other_modules: Dict[str, Optional[FileReads]] = {}
+        self._checked: Set[Key] = set()
 
     # -- seeds ------------------------------------------------------------------------
 
@@ -128,12 +134,16 @@ class _Propagation:
                                     f"{binding.label}, whose parameters or defaults changed ({where})")
             return
         self.classes.setdefault(cls, f"{binding.label} ({where})")
+        self.members.setdefault(cls, set()).add(binding.member)
 
     # -- classes ------------------------------------------------------------------------
 
     def _subclasses(self) -> None:
         """Subclasses of a changed class change with it; a class something may register is wide."""
         for cls, why in list(self.classes.items()):
+            if cls in self._checked:
+                continue
+            self._checked.add(cls)
             registered = self._registering_base(cls, set())
             if registered:
                 self.result.wide.setdefault(self.path_of.get(cls[0], self.path),
@@ -149,6 +159,7 @@ class _Propagation:
                     for base in facts.bases:
                         if base in self.classes:
                             self.classes[key] = f"{self.classes[base]}, inherited by {facts.name}"
+                            self.members.setdefault(key, set()).update(self.members.get(base, ()))
                             changed = True
                             break
 
@@ -178,7 +189,9 @@ class _Propagation:
         for version in self.versions:
             if version.reads.module == cls[0]:
                 return version.reads.classes.get(cls[1])
-        reads = self.facts_of(cls[0])
+        if cls[0] not in self._other_modules:
+            self._other_modules[cls[0]] = self.facts_of(cls[0])
+        reads = self._other_modules[cls[0]]
         return reads.classes.get(cls[1]) if reads is not None else None
 
     # -- import time --------------------------------------------------------------------
@@ -228,6 +241,7 @@ class _Propagation:
                 elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                     self.classes.setdefault(cls, f"{statement.owner}.{'/'.join(sorted(statement.binds))} "
                                                  f"(set at {place} from {_from(why)})")
+                    self.members.setdefault(cls, set()).update(statement.binds)
                 else:
                     self._wide(version, f"class {statement.owner}'s body reads {key[1]} at import ({place})")
                     return
@@ -272,7 +286,7 @@ class _Propagation:
                                                                               f"{_from(changed.why)})"))
                 for cls, why in list(self.classes.items()):
                     if cls[0] == base:
-                        self.classes.setdefault((module, cls[1]), why)
+                        self._alias_class(cls, (module, cls[1]))
                 continue
             key = (base, name)
             changed = self.names.get(key)
@@ -282,10 +296,17 @@ class _Propagation:
                     return
                 self.names.setdefault((module, local), _Changed(changed.how, changed.why))
             if key in self.classes:
-                self.classes.setdefault((module, local), self.classes[key])
+                self._alias_class(key, (module, local))
             for (cls, method), why in list(self.methods.items()):
                 if cls == key:
                     self.methods.setdefault(((module, local), method), why)
+
+    def _alias_class(self, cls: Key, alias: Key) -> None:
+        self.classes.setdefault(alias, self.classes[cls])
+        self.members.setdefault(alias, set()).update(self.members.get(cls, ()))
+        facts = self._class_facts(cls)
+        if facts is not None:
+            self._aliased[alias] = facts
 
     def _wide(self, version: AnalyzedVersion, why: str) -> None:
         self.result.wide.setdefault(version.path, why)
@@ -304,8 +325,7 @@ class _Propagation:
                 lines |= reads.strings.get(key[1], set())
             self.result.add(version, sorted(lines), f"{verb} {changed.why}")
         for cls, why in self.classes.items():
-            lines = set(reads.body.get(cls, ())) | set(reads.body.get((cls[0], EVERY), ()))
-            lines |= reads.strings.get(cls[1], set())
+            lines = self._class_readers(reads, cls)
             self.result.add(version, sorted(lines), f"uses {cls[1]}: {why}")
             if cls[0] == module:
                 facts = reads.classes.get(cls[1])
@@ -323,6 +343,15 @@ class _Propagation:
             # Calls through the class: ``Config.method`` (receivers resolved to the class).
             lines = set(reads.body.get(cls, ())) & reads.attributes.get(method, set())
             self.result.add(version, sorted(lines), f"calls {why}")
+
+    def _class_readers(self, reads: FileReads, cls: Key) -> Set[int]:
+        """Lines that may reach a changed member of ``cls``: those naming the class other than
+        to read one of its unchanged data attributes (``Unit.HOURS`` when ``Unit.DAYS`` changed)."""
+        facts = self._aliased.get(cls) or self._class_facts(cls)
+        unchanged = (facts.attributes - self.members.get(cls, set())) if facts is not None else set()
+        lines = set(reads.bare.get(cls, ())) | set(reads.body.get((cls[0], EVERY), ()))
+        lines |= {line for line, names in reads.qualified.get(cls, {}).items() if names - unchanged}
+        return lines | reads.strings.get(cls[1], set())
 
     def _star_sources(self, reads: FileReads) -> List[str]:
         return reads.stars

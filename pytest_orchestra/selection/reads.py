@@ -69,6 +69,8 @@ class ClassFacts:
     keywords: List[str]
     #: method name -> (first, last) line of its body
     methods: Dict[str, Tuple[int, int]]
+    #: Names its body assigns (class attributes, enum members).
+    attributes: Set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -89,6 +91,10 @@ class FileReads:
     wholesale: bool = False
     #: lines mentioning an attribute name (any receiver) -> the name, for method call sites
     attributes: Dict[str, Set[int]] = field(default_factory=dict)
+    #: key -> lines (in function bodies) that read it other than as ``KEY.attribute``
+    bare: Dict[Key, Set[int]] = field(default_factory=dict)
+    #: key -> line -> the attributes read through it there (``Config.timeout``)
+    qualified: Dict[Key, Dict[int, Set[str]]] = field(default_factory=dict)
 
     def body_lines(self, keys: Set[Key]) -> Dict[int, Key]:
         found: Dict[int, Key] = {}
@@ -132,6 +138,8 @@ class _Analyzer:
         #: names bound at top level of this file
         self.own: Set[str] = set()
         self._statements: Dict[int, TopStatement] = {}
+        #: ids of the names read as ``NAME.attribute``
+        self._receivers: Set[int] = set()
 
     # -- bindings -------------------------------------------------------------------
 
@@ -240,8 +248,12 @@ class _Analyzer:
             bases.append(self._resolve_value(base))
         methods = {item.name: _body_span(item) for item in node.body
                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        attributes: Set[str] = set()
+        for item in node.body:
+            if isinstance(item, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                attributes |= _bound_names(item)
         return ClassFacts(node.name, node.lineno, bases, [ast.unparse(d) for d in node.decorator_list],
-                          [ast.unparse(k) for k in node.keywords], methods)
+                          [ast.unparse(k) for k in node.keywords], methods, attributes)
 
     def _resolve_value(self, node: ast.expr) -> Optional[Key]:
         if isinstance(node, ast.Name):
@@ -285,6 +297,11 @@ class _Analyzer:
                 keys = [(module, EVERY if node.attr == "__dict__" else node.attr)]
             if line is not None:
                 self.result.attributes.setdefault(node.attr, set()).add(line)
+                receiver = node.value
+                if isinstance(receiver, ast.Name) and receiver.id not in local and in_body:
+                    self._receivers.add(id(receiver))
+                    for key in self._global(receiver.id):
+                        self.result.qualified.setdefault(key, {}).setdefault(line, set()).add(node.attr)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "vars",
                                                                                                  "hasattr", "dir"):
             target = self._module_of(node.args[0]) if node.args else None
@@ -296,8 +313,11 @@ class _Analyzer:
                 self.result.strings.setdefault(node.value, set()).add(line)
         if keys and line is not None:
             if in_body:
+                bare = isinstance(node, ast.Name) and id(node) not in self._receivers
                 for key in keys:
                     self.result.body.setdefault(key, set()).add(line)
+                    if bare:
+                        self.result.bare.setdefault(key, set()).add(line)
             elif top is not None:
                 top.reads.update(keys)
         for child in ast.iter_child_nodes(node):

@@ -201,3 +201,34 @@ def test_a_class_a_base_may_register_is_wide() -> None:
                   facts_of=lambda module: box if module == "shop.box" else None)
     assert found.wide == {"shop/calc.py": "base class Plugin defines __init_subclass__ (it may register Json where "
                                           "no line names it)"}
+
+
+def test_reading_another_member_through_the_class_does_not_reach_a_changed_one() -> None:
+    old = "class Unit:\n    HOURS = 4\n    DAYS = 5\n\n    def scale(self):\n        return 1\n"
+    user = textwrap.dedent(
+        """\
+        from shop.calc import Unit
+
+
+        def hours():
+            return Unit.HOURS
+
+
+        def days():
+            return Unit.DAYS
+
+
+        def lookup(value):
+            return Unit(value)
+
+
+        def scaled(unit):
+            return Unit.scale(unit)
+        """
+    )
+    change = analyze_change(old, old.replace("DAYS = 5", "DAYS = 6"))
+    versions = [AnalyzedVersion("shop/calc.py", "old", reads_of(old, "shop.calc")),
+                AnalyzedVersion("shop/report.py", "r", reads_of(user, "shop.report"))]
+    found = reach("shop/calc.py", "shop.calc", change.bindings or (), versions, facts_of=lambda module: None)
+    assert sorted(lines(found, "shop/report.py")) == [9, 13, 17]  # not hours(): Unit.HOURS did not change
+    assert lines(found, "shop/calc.py") == {6: "ran Unit.scale: Unit.DAYS (changed at shop/calc.py:3)"}
