@@ -896,6 +896,10 @@ def benchmark(args: argparse.Namespace) -> Dict[str, object]:
                     "picked": ["-p", "no:orchestra", "--picked=only", "--collect-only", "-q"],
                 }
                 for tool, tool_args in competitor_args.items():
+                    if tool == "picked" and args.skip_picked:
+                        selected[tool], errors[tool], seconds_by_tool[tool], codes[tool], broken[tool] = (
+                            [], False, 0.0, 0, [])
+                        continue
                     if reuse is not None and tool not in args.remeasure:
                         selected[tool] = ([collected[i] for i in reuse["selected"][tool]]
                                           + reuse.get("selected_new", {}).get(tool, []))
@@ -944,6 +948,7 @@ def benchmark(args: argparse.Namespace) -> Dict[str, object]:
             "baseline_failing": failing,
             "baseline_seconds": round(baseline_seconds, 2),
             "orchestra_measured": with_orchestra,
+            "picked_measured": not args.skip_picked,
             "candidates": {k: len(v) for k, v in candidates.items()},
             "load_average": {"start": load_start, "end": load_average()},
             "elapsed_seconds": round(time.time() - started, 1),
@@ -990,6 +995,9 @@ def render(report: Dict[str, object]) -> str:
         if tool == "orchestra" and not report["orchestra_measured"]:
             out.append("\norchestra: not measured (selection not available); run again when it is")
             continue
+        if tool == "picked" and not report.get("picked_measured", True):
+            out.append("\npicked: not measured (--skip-picked)")
+            continue
         out.append(f"\n{tool}")
         out.append(header)
         out.append("|---|---|---|---|---|---|")
@@ -1002,7 +1010,8 @@ def render(report: Dict[str, object]) -> str:
                 f"{f' ({fraction:.1%})' if fraction is not None else ''} | "
                 f"{row['mean_selected_fraction']:.1%} |" if row["mean_selected_fraction"] is not None else
                 f"| {name} | 0 | | | | |")
-    measured = [t for t in TOOLS if report["orchestra_measured"] or t != "orchestra"]
+    measured = [t for t in TOOLS if (report["orchestra_measured"] or t != "orchestra")
+                and (report.get("picked_measured", True) or t != "picked")]
     killed = [m for m in mutants if m["caught"]]
     serious = [t for t in measured if t != "picked"]
     missed = [m for m in killed if any(not m["caught"][t] for t in serious)]
@@ -1057,6 +1066,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--remeasure", nargs="*", choices=["testmon", "picked"], default=[],
                         help="with --reuse: measure these competitors again too")
     parser.add_argument("--no-orchestra", action="store_true", help="measure only the competitors")
+    parser.add_argument("--skip-picked", action="store_true",
+                        help="leave pytest-picked out (it selects changed test files only: it never catches a"
+                             " mutant of library code, and costs a quarter of each mutant's time)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     args = parser.parse_args(argv)
