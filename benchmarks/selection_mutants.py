@@ -838,11 +838,12 @@ def benchmark(args: argparse.Namespace) -> Dict[str, object]:
         # Record once, on the clean commit.
         records_off = ["-o", "orchestra_records=false"]
         if with_orchestra:
-            done, _, seconds = runner.pytest(Path(sys.executable), ["-q", "--orchestra-record-map", *records_off])
+            done, _, seconds = runner.pytest(Path(sys.executable), ["-q", "--orchestra-record-map", *records_off],
+                                             timeout=args.timeout)
             if done.returncode not in (0, 1):
                 raise SystemExit(f"--orchestra-record-map failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
             log(f"orchestra map recorded in {seconds:.1f}s")
-        done, _, seconds = runner.pytest(bench_python, ["-q", "-p", "no:orchestra", "--testmon"])
+        done, _, seconds = runner.pytest(bench_python, ["-q", "-p", "no:orchestra", "--testmon"], timeout=args.timeout)
         testmon_db = work / "testmondata.clean"
         save_sqlite(root / ".testmondata", testmon_db)
         log(f"testmon database recorded in {seconds:.1f}s")
