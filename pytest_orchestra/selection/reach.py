@@ -279,6 +279,11 @@ class _Propagation:
         module = version.reads.module
         for base, name, local in imports:
             if name == "*":
+                exported = self.names.get((base, "__all__"))
+                if exported is not None:
+                    # A name the new __all__ lists may not exist: the import itself may fail.
+                    self._wide(version, f"star-imports {base} at {place}, whose __all__ changed: {exported.why}")
+                    return
                 for key, changed in list(self.names.items()):
                     if key[0] == base and not key[1].startswith("_"):
                         how = REMOVED if changed.how in (REMOVED, EXPORTED, ADDED) else changed.how

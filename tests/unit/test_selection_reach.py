@@ -232,3 +232,21 @@ def test_reading_another_member_through_the_class_does_not_reach_a_changed_one()
     found = reach("shop/calc.py", "shop.calc", change.bindings or (), versions, facts_of=lambda module: None)
     assert sorted(lines(found, "shop/report.py")) == [9, 13, 17]  # not hours(): Unit.HOURS did not change
     assert lines(found, "shop/calc.py") == {6: "ran Unit.scale: Unit.DAYS (changed at shop/calc.py:3)"}
+
+
+def test_a_star_import_of_a_changed_all_makes_the_importer_wide_and_other_names_flow_through() -> None:
+    old = "__all__ = ['RATE', 'LIMIT']\nRATE = 3\nLIMIT = 4\n"
+    star = "from shop.calc import *\n\n\ndef f():\n    return RATE\n\n\ndef g():\n    return LIMIT\n"
+    versions = [AnalyzedVersion("shop/calc.py", "old", reads_of(old, "shop.calc")),
+                AnalyzedVersion("shop/report.py", "r", reads_of(star, "shop.report"))]
+
+    def run(new: str) -> Reach:
+        change = analyze_change(old, new)
+        return reach("shop/calc.py", "shop.calc", change.bindings or (), versions, facts_of=lambda module: None)
+
+    exported = run(old.replace("'LIMIT']", "'XLIMIT']"))
+    assert exported.wide == {"shop/report.py": "star-imports shop.calc at shop/report.py:1, whose __all__ changed: "
+                                               "__all__ (changed at shop/calc.py:1)"}
+    value = run(old.replace("RATE = 3", "RATE = 5"))
+    assert value.wide == {} and lines(value, "shop/report.py") == {
+        5: "reads RATE (changed at shop/calc.py:2)"}
