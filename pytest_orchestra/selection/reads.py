@@ -171,12 +171,12 @@ class _Analyzer:
 
     def _global(self, name: str) -> List[Key]:
         """What a global read of ``name`` in this file reads."""
-        keys: List[Key] = []
+        # Always this module's own global first: a name added to it later shadows an import,
+        # a star import or a builtin of the same name.
+        keys: List[Key] = [(self.module, name)]
         alias = self.aliases.get(name)
         if alias is not None and alias[0] == "member":
             keys.append(alias[1])  # type: ignore[arg-type]
-        if name in self.own:
-            keys.append((self.module, name))
         if alias is None:
             keys.extend((star, name) for star in self.result.stars)
         return keys
@@ -257,8 +257,14 @@ class _Analyzer:
 
     def _resolve_value(self, node: ast.expr) -> Optional[Key]:
         if isinstance(node, ast.Name):
-            keys = self._global(node.id)
-            return keys[0] if keys else ("builtins", node.id)
+            alias = self.aliases.get(node.id)
+            if alias is not None and alias[0] == "member":
+                return alias[1]  # type: ignore[return-value]
+            if node.id in self.own:
+                return (self.module, node.id)
+            if self.result.stars:
+                return (self.result.stars[0], node.id)
+            return ("builtins", node.id)
         if isinstance(node, ast.Attribute):
             module = self._module_of(node.value)
             if module is not None:

@@ -250,3 +250,9 @@ def test_a_star_import_of_a_changed_all_makes_the_importer_wide_and_other_names_
     value = run(old.replace("RATE = 3", "RATE = 5"))
     assert value.wide == {} and lines(value, "shop/report.py") == {
         5: "reads RATE (changed at shop/calc.py:2)"}
+
+
+def test_a_name_added_to_a_module_reaches_the_lines_that_read_a_builtin_of_that_name() -> None:
+    old = "def size(items):\n    return len(items)\n"
+    found = reached(old, "def len(items):\n    return 0\n\n\n" + old)
+    assert lines(found, "shop/calc.py") == {2: "reads len (changed at shop/calc.py:1)"}
