@@ -6,7 +6,8 @@ unpacks it into a temporary folder, makes it a git repository (one commit), and
 records, once on that clean commit, pytest-orchestra's map
 (``--orchestra-record-map``) and pytest-testmon's database. Then, for each of
 N seeded one-line mutants on lines the suite executes (half of them at import
-time: module constants, class attributes, default arguments, decorators), it
+time: module constants, class attributes, default arguments, signatures, ``__all__``,
+decorators), it
 applies the mutant to the working tree (uncommitted) and runs:
 
 - the full suite, to learn which tests kill the mutant (failed or errored where the clean
