@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from pytest_orchestra.selection.pychange import ADDED, EXPORTED, REMOVED, SIGNATURE, VALUE, ChangedBinding
-from pytest_orchestra.selection.reads import EVERY, ClassFacts, FileReads, Key
+from pytest_orchestra.selection.reads import EVERY, ClassFacts, FileReads, Key, Modules, analyze_reads
 
 _HARMLESS_METHOD_DECORATORS = frozenset({"staticmethod", "classmethod", "property", "abstractmethod",
                                          "abc.abstractmethod", "functools.cached_property", "cached_property"})
@@ -63,6 +63,35 @@ class _Changed:
     how: str
     #: "Config.timeout (changed at shop/settings.py:40)"
     why: str
+
+
+def reach_files(path: str, bindings: Iterable[ChangedBinding], versions: Mapping[str, Sequence[str]], *,
+                index: Any, recorded: Callable[[str], Optional[str]],
+                current: Callable[[str], Optional[str]]) -> Optional[Tuple[Reach, Dict[str, str]]]:
+    """:func:`reach` over ``versions`` (file -> the content hashes its hits describe, "" for the
+    file as it is): (what it reaches, files whose recorded version cannot be read); None when the
+    changed file itself cannot be read or reads its namespace wholesale."""
+    modules: Modules = frozenset(index.by_module)
+    analyzed: List[AnalyzedVersion] = []
+    unreadable: Dict[str, str] = {}
+    for file, digests in versions.items():
+        for digest in digests:
+            source = recorded(digest) if digest else current(file)
+            reads = (analyze_reads(source, index.module_of.get(file, ""), index.package_of(file), modules)
+                     if source is not None else None)
+            if reads is None or (file == path and reads.wholesale):
+                if file == path:
+                    return None
+                unreadable[file] = f"uses {file}, whose recorded version cannot be read"
+                continue
+            analyzed.append(AnalyzedVersion(file, digest, reads))
+
+    def facts_of(name: str) -> Optional[FileReads]:
+        where = index.by_module.get(name)
+        text = current(where) if where else None
+        return analyze_reads(text, name, index.package_of(where), modules) if text and where else None
+
+    return reach(path, index.module_of[path], bindings, analyzed, facts_of=facts_of), unreadable
 
 
 def _from(why: str) -> str:

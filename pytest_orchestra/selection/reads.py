@@ -32,14 +32,8 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.
            ast.GeneratorExp)
 
 
-class Modules:
-    """Which dotted names are project modules (from the import graph's index)."""
-
-    def __init__(self, names: FrozenSet[str]) -> None:
-        self.names = names
-
-    def is_module(self, name: str) -> bool:
-        return name in self.names
+#: The dotted names of the project's modules (the import graph's index).
+Modules = FrozenSet[str]
 
 
 @dataclass
@@ -162,7 +156,7 @@ class _Analyzer:
                         continue
                     local = alias.asname or alias.name
                     dotted = f"{base}.{alias.name}"
-                    if self.modules.is_module(dotted):
+                    if dotted in self.modules:
                         self.aliases[local] = ("module", dotted)
                     else:
                         self.aliases[local] = ("member", (base, alias.name))
@@ -190,11 +184,11 @@ class _Analyzer:
             if alias is not None and alias[0] == "member":
                 base, name = alias[1]  # type: ignore[misc]
                 dotted = f"{base}.{name}"
-                return dotted if self.modules.is_module(dotted) else None
+                return dotted if dotted in self.modules else None
             return None
         if isinstance(node, ast.Attribute):
             parent = self._module_of(node.value)
-            if parent is not None and self.modules.is_module(f"{parent}.{node.attr}"):
+            if parent is not None and f"{parent}.{node.attr}" in self.modules:
                 return f"{parent}.{node.attr}"
         return None
 

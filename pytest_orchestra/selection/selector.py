@@ -7,9 +7,9 @@ the map and the current files. The rules, in the order a reader meets them:
    compiled extension, an unknown file inside a package, a data file read at
    import time, an unknown ref) runs everything, with the one line why.
 2. Python files: line-level changes select the tests that executed a changed
-   statement (the whole function for inserted lines); module-level changes
-   select every test that used the module, plus tests whose files import it.
-   Lines run at import time that changed act as module level.
+   statement (the whole function for inserted lines); module-level changes the
+   tests that read what they bind (:mod:`reach`), or when that cannot be known
+   every user of the module and the tests whose files import it.
 3. Files without map data (new, never executed, deleted): the import graph.
 4. Other files: the tests that opened them, plus ``data_dependencies``.
 5. Tests the map does not know (new, renamed, never recorded) always run, and
@@ -21,12 +21,13 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Protocol, Sequence, Set, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from pytest_orchestra.selection.changes import ADDED, DELETED, REF_CHANGED, ChangeSet, FileDelta
 from pytest_orchestra.selection.imports import ImportGraph
 from pytest_orchestra.selection.mapstore import KIND_COLLECT, KIND_FIXTURE, KIND_IMPORT, KIND_TEST, Hit
 from pytest_orchestra.selection.pychange import PythonChange, analyze_change
+from pytest_orchestra.selection.reach import reach_files
 from pytest_orchestra.selection.recorder import IMPORT_CONTEXT
 
 COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".c", ".h", ".cc", ".cpp", ".pyx", ".pxd", ".pxi")
@@ -253,42 +254,22 @@ class Selector:
         return "line level: " + ", ".join(sorted({c.function for c in change.line_changes}))
 
     def _readers(self, path: str, change: PythonChange, hits: List[Hit]) -> bool:
-        """Select the tests that read what the change binds (see :mod:`reach`); False when that
-        cannot be known (the changed file does not parse, or reads its namespace wholesale)."""
-        from pytest_orchestra.selection.reach import AnalyzedVersion, reach
-        from pytest_orchestra.selection.reads import Modules, analyze_reads
-
+        """Select the tests that read what the change binds (:mod:`reach`); False when unknowable."""
         index = self.graph.index
-        module = index.module_of.get(path)
-        if module is None or change.bindings is None:
+        if index.module_of.get(path) is None or change.bindings is None:
             return False
-        modules = Modules(frozenset(index.by_module))
         files = sorted(self.graph.importers_of([path]) | {path})
         by_file: Dict[str, Dict[str, List[Hit]]] = {}
         for hit in self.map.hits_on([f for f in files if f != path]):
             by_file.setdefault(hit.path, {}).setdefault(hit.hash, []).append(hit)
         for hit in hits:
             by_file.setdefault(path, {}).setdefault(hit.hash, []).append(hit)
-        versions: List[AnalyzedVersion] = []
-        unreadable: Dict[str, str] = {}
-        for file in files:
-            for digest in by_file.get(file) or {"": []}:
-                source = self.map.source(digest) if digest else self.read_current(file)
-                reads = (analyze_reads(source, index.module_of.get(file, ""), index.package_of(file), modules)
-                         if source is not None else None)
-                if reads is None or (file == path and reads.wholesale):
-                    if file == path:
-                        return False
-                    unreadable[file] = f"uses {file}, whose recorded version cannot be read"
-                    continue
-                versions.append(AnalyzedVersion(file, digest, reads))
-
-        def facts_of(name: str) -> Any:
-            where = index.by_module.get(name)
-            text = self.read_current(where) if where else None
-            return analyze_reads(text, name, index.package_of(where), modules) if text and where else None
-
-        found = reach(path, module, change.bindings, versions, facts_of=facts_of)
+        versions = {file: list(by_file.get(file) or [""]) for file in files}
+        outcome = reach_files(path, change.bindings, versions, index=index, recorded=self.map.source,
+                              current=self.read_current)
+        if outcome is None:
+            return False
+        found, unreadable = outcome
         wide = {**unreadable, **{file: f"uses {file}, which {why}" if why.startswith(("reads", "imports"))
                                  else f"uses {file}: {why}" for file, why in found.wide.items()}}
         for file, reason in sorted(wide.items()):

@@ -7,9 +7,9 @@ from typing import Dict, Optional
 
 from pytest_orchestra.selection.pychange import analyze_change
 from pytest_orchestra.selection.reach import AnalyzedVersion, Reach, reach
-from pytest_orchestra.selection.reads import Modules, analyze_reads
+from pytest_orchestra.selection.reads import analyze_reads
 
-MODULES = Modules(frozenset({"shop", "shop.calc", "shop.report", "shop.box", "shop.other", "tests.test_x"}))
+MODULES = frozenset({"shop", "shop.calc", "shop.report", "shop.box", "shop.other", "tests.test_x"})
 
 
 def reads_of(source: str, module: str = "shop.report"):
