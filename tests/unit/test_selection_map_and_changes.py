@@ -316,6 +316,15 @@ def test_tracer_recorder_credits_a_shared_helper_to_every_test(tmp_path: Path, r
     assert out.strip() == str([("one", "helper.py", [2, 3]), ("two", "helper.py", [2, 3, 4])])
 
 
+def test_tracer_recorder_records_threads_started_while_it_runs(tmp_path: Path) -> None:
+    (tmp_path / "helper.py").write_text(HELPER)
+    second = "import threading; t = threading.Thread(target=helper.shared, args=(0,)); t.start(); t.join()"
+    script = _recording_script(tmp_path, "TracerRecorder", "helper", second)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.strip() == str([("one", "helper.py", [2, 3]), ("two", "helper.py", [2, 4])])
+
+
 def test_tracer_recorder_pauses_a_running_coverage_measurement_and_resumes_it(tmp_path: Path) -> None:
     (tmp_path / "helper.py").write_text(HELPER)
     script = textwrap.dedent(
@@ -360,7 +369,7 @@ def _python_with_monitoring() -> Optional[str]:
 
 
 @pytest.mark.skipif(_python_with_monitoring() is None, reason="no Python 3.12+ on this machine")
-def test_monitoring_recorder_restarts_events_at_each_test(tmp_path: Path) -> None:
+def test_monitoring_recorder_rearms_the_code_each_test_ran(tmp_path: Path) -> None:
     (tmp_path / "helper.py").write_text(HELPER)
     (tmp_path / "twin.py").write_text(HELPER)  # equal code objects in another file
     script = _recording_script(
