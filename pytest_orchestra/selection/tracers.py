@@ -109,7 +109,8 @@ class MonitoringRecorder:  # pragma: no cover - Python 3.12+; tested in a 3.12 s
             monitoring.register_callback(self.tool, monitoring.events.LINE, None)
             monitoring.free_tool_id(self.tool)
             self.tool = None
-        return _merge(self.segments, lambda key: self._project_codes[key].co_filename)
+        filenames = {key: code.co_filename for key, code in self._project_codes.items()}
+        return _merge(self.segments, filenames.__getitem__)
 
 
 class TracerRecorder:
