@@ -6,7 +6,8 @@ unpacks it into a temporary folder, makes it a git repository (one commit), and
 records, once on that clean commit, pytest-orchestra's map
 (``--orchestra-record-map``) and pytest-testmon's database. Then, for each of
 N seeded one-line mutants on lines the suite executes (half of them at import
-time: module constants, class attributes, default arguments, decorators), it
+time: module constants, class attributes, default arguments, signatures, ``__all__``,
+decorators), it
 applies the mutant to the working tree (uncommitted) and runs:
 
 - the full suite, to learn which tests kill the mutant (failed or errored where the clean
@@ -65,7 +66,8 @@ CACHE_FORMAT = 3
 TOOLS_REQUIREMENTS = ["pytest==9.2.0", "pytest-testmon==2.2.0", "pytest-picked==0.5.1",
                       "coverage==7.17.3", "pytest-timeout==2.4.0"]
 
-KINDS = ("function-body", "module-constant", "class-attribute", "default-argument", "decorator")
+KINDS = ("function-body", "module-constant", "class-attribute", "default-argument", "signature", "__all__",
+         "decorator")
 IMPORT_KINDS = KINDS[1:]
 TOOLS = ("orchestra", "testmon", "picked")
 TARGET_KILLING_SELECTED = 1.0
@@ -235,6 +237,8 @@ class _Region:
     node: ast.AST            # the expression (or statement) whose tokens may be edited
     anchor: int              # the line coverage must report as executed
     remove_line: bool = False
+    #: Whole-line edits made by a function of (node, lines) instead of token edits.
+    edits: Optional[Callable[[ast.AST, List[str]], List[Tuple[int, str, str]]]] = None
 
 
 def _regions(tree: ast.Module) -> List[_Region]:
@@ -258,6 +262,9 @@ def _regions(tree: ast.Module) -> List[_Region]:
                     if not isinstance(stmt, ast.ClassDef):
                         for default in [*stmt.args.defaults, *[d for d in stmt.args.kw_defaults if d]]:
                             regions.append(_Region("default-argument", default, stmt.lineno))
+                        method = scope == "class"
+                        regions.append(_Region("signature", stmt, stmt.lineno,
+                                               edits=lambda node, lines, m=method: signature_edits(node, lines, m)))
                 inner = "function" if scope == "function" or not isinstance(stmt, ast.ClassDef) else "class"
                 visit(stmt.body, inner)
                 continue
@@ -267,8 +274,13 @@ def _regions(tree: ast.Module) -> List[_Region]:
                 regions.append(_Region("function-body", stmt, stmt.lineno))
                 regions[-1].node = _LineSpan(stmt.lineno, end)  # type: ignore[assignment]
             elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and stmt.value is not None:
-                kind = "module-constant" if scope == "module" else "class-attribute"
-                regions.append(_Region(kind, stmt.value, stmt.lineno))
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                if scope == "module" and any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+                    regions.append(_Region("__all__", stmt.value, stmt.lineno, edits=all_edits))
+                    regions.append(_Region("__all__", stmt.value, stmt.lineno))
+                else:
+                    kind = "module-constant" if scope == "module" else "class-attribute"
+                    regions.append(_Region(kind, stmt.value, stmt.lineno))
             for child in ("body", "orelse", "finalbody"):
                 if hasattr(stmt, child) and not isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
                     visit(getattr(stmt, child), scope)
@@ -277,6 +289,63 @@ def _regions(tree: ast.Module) -> List[_Region]:
 
     visit(tree.body, "module")
     return regions
+
+
+def signature_edits(node: ast.AST, lines: List[str], method: bool) -> List[Tuple[int, str, str]]:
+    """One-line edits of a ``def`` line's parameters: (line, new text, description).
+
+    A default removed, two neighbouring parameters swapped, a required parameter added,
+    the parameters made keyword-only. Only for headers written on one line.
+    """
+    args = node.args  # type: ignore[attr-defined]
+    row = node.lineno  # type: ignore[attr-defined]
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, *(a for a in (args.vararg, args.kwarg) if a)]
+    parts = [*every, *args.defaults, *(d for d in args.kw_defaults if d)]
+    old = lines[row - 1]
+    if not old.isascii() or any(p.lineno != row or p.end_lineno != row for p in parts):
+        return []  # ast's columns count bytes: ASCII lines only
+    positional = [*args.posonlyargs, *args.args]
+    free = positional[1:] if method and positional and positional[0].arg in ("self", "cls") else positional
+    edits: List[Tuple[int, str, str]] = []
+    defaults = list(zip(positional[len(positional) - len(args.defaults):], args.defaults))
+    defaults += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+    for arg, default in defaults:
+        edits.append((row, old[:arg.end_col_offset] + old[default.end_col_offset:],
+                      f"remove the default of {arg.arg!r}"))
+    for first, second in zip(free, free[1:]):
+        a, b = first.col_offset, second.col_offset
+        swapped = (old[:a] + second.arg + old[a + len(first.arg):b] + first.arg + old[b + len(second.arg):])
+        edits.append((row, swapped, f"swap {first.arg!r} and {second.arg!r}"))
+    if positional and not (args.defaults or args.vararg or args.kwonlyargs or args.kwarg):
+        end = positional[-1].end_col_offset
+        edits.append((row, old[:end] + ", extra_argument" + old[end:], "add a required parameter"))
+    if free and not (args.posonlyargs or args.vararg or args.kwonlyargs):
+        at = free[0].col_offset
+        edits.append((row, old[:at] + "*, " + old[at:], f"make {free[0].arg!r} and later keyword-only"))
+    return edits
+
+
+def all_edits(node: ast.AST, lines: List[str]) -> List[Tuple[int, str, str]]:
+    """``__all__`` with one of its names left out (a name ``import *`` no longer binds)."""
+    if not isinstance(node, (ast.List, ast.Tuple)) or len(node.elts) < 2:
+        return []
+    edits: List[Tuple[int, str, str]] = []
+    for element in node.elts:
+        if not (isinstance(element, ast.Constant) and isinstance(element.value, str)
+                and element.lineno == element.end_lineno):
+            continue
+        old = lines[element.lineno - 1]
+        if not old.isascii():
+            continue
+        end = element.end_col_offset
+        rest = old[end:]
+        stripped = rest.lstrip()
+        if stripped.startswith(","):
+            end += len(rest) - len(stripped) + 1
+            while end < len(old) and old[end] == " ":
+                end += 1
+        edits.append((element.lineno, old[:element.col_offset] + old[end:], f"leave {element.value!r} out of __all__"))
+    return edits
 
 
 @dataclass
@@ -317,6 +386,13 @@ def candidate_mutants(path: str, source: str, executed: Optional[Set[int]] = Non
         if executed is not None and region.anchor not in executed:
             continue
         node = region.node
+        if region.edits is not None:
+            for row, new, description in region.edits(node, lines):
+                mutant = _checked(path, source, lines, row, -1, lines[row - 1], new, description, region.kind,
+                                  original if check else None)
+                if mutant and mutant.old != mutant.new:
+                    found[region.kind][(row, -1, new)] = mutant
+            continue
         if region.remove_line:
             if node.lineno == node.end_lineno:  # type: ignore[attr-defined]
                 old = lines[node.lineno - 1]  # type: ignore[attr-defined]
@@ -763,11 +839,12 @@ def benchmark(args: argparse.Namespace) -> Dict[str, object]:
         # Record once, on the clean commit.
         records_off = ["-o", "orchestra_records=false"]
         if with_orchestra:
-            done, _, seconds = runner.pytest(Path(sys.executable), ["-q", "--orchestra-record-map", *records_off])
+            done, _, seconds = runner.pytest(Path(sys.executable), ["-q", "--orchestra-record-map", *records_off],
+                                             timeout=args.timeout)
             if done.returncode not in (0, 1):
                 raise SystemExit(f"--orchestra-record-map failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
             log(f"orchestra map recorded in {seconds:.1f}s")
-        done, _, seconds = runner.pytest(bench_python, ["-q", "-p", "no:orchestra", "--testmon"])
+        done, _, seconds = runner.pytest(bench_python, ["-q", "-p", "no:orchestra", "--testmon"], timeout=args.timeout)
         testmon_db = work / "testmondata.clean"
         save_sqlite(root / ".testmondata", testmon_db)
         log(f"testmon database recorded in {seconds:.1f}s")
@@ -821,6 +898,10 @@ def benchmark(args: argparse.Namespace) -> Dict[str, object]:
                     "picked": ["-p", "no:orchestra", "--picked=only", "--collect-only", "-q"],
                 }
                 for tool, tool_args in competitor_args.items():
+                    if tool == "picked" and args.skip_picked:
+                        selected[tool], errors[tool], seconds_by_tool[tool], codes[tool], broken[tool] = (
+                            [], False, 0.0, 0, [])
+                        continue
                     if reuse is not None and tool not in args.remeasure:
                         selected[tool] = ([collected[i] for i in reuse["selected"][tool]]
                                           + reuse.get("selected_new", {}).get(tool, []))
@@ -869,6 +950,7 @@ def benchmark(args: argparse.Namespace) -> Dict[str, object]:
             "baseline_failing": failing,
             "baseline_seconds": round(baseline_seconds, 2),
             "orchestra_measured": with_orchestra,
+            "picked_measured": not args.skip_picked,
             "candidates": {k: len(v) for k, v in candidates.items()},
             "load_average": {"start": load_start, "end": load_average()},
             "elapsed_seconds": round(time.time() - started, 1),
@@ -915,6 +997,9 @@ def render(report: Dict[str, object]) -> str:
         if tool == "orchestra" and not report["orchestra_measured"]:
             out.append("\norchestra: not measured (selection not available); run again when it is")
             continue
+        if tool == "picked" and not report.get("picked_measured", True):
+            out.append("\npicked: not measured (--skip-picked)")
+            continue
         out.append(f"\n{tool}")
         out.append(header)
         out.append("|---|---|---|---|---|---|")
@@ -927,7 +1012,8 @@ def render(report: Dict[str, object]) -> str:
                 f"{f' ({fraction:.1%})' if fraction is not None else ''} | "
                 f"{row['mean_selected_fraction']:.1%} |" if row["mean_selected_fraction"] is not None else
                 f"| {name} | 0 | | | | |")
-    measured = [t for t in TOOLS if report["orchestra_measured"] or t != "orchestra"]
+    measured = [t for t in TOOLS if (report["orchestra_measured"] or t != "orchestra")
+                and (report.get("picked_measured", True) or t != "picked")]
     killed = [m for m in mutants if m["caught"]]
     serious = [t for t in measured if t != "picked"]
     missed = [m for m in killed if any(not m["caught"][t] for t in serious)]
@@ -982,6 +1068,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--remeasure", nargs="*", choices=["testmon", "picked"], default=[],
                         help="with --reuse: measure these competitors again too")
     parser.add_argument("--no-orchestra", action="store_true", help="measure only the competitors")
+    parser.add_argument("--skip-picked", action="store_true",
+                        help="leave pytest-picked out (it selects changed test files only: it never catches a"
+                             " mutant of library code, and costs a quarter of each mutant's time)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     args = parser.parse_args(argv)

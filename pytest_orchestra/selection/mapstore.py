@@ -292,10 +292,11 @@ class MapStore:
                     "INSERT INTO files (path, hash, size, mtime_ns) VALUES (?, ?, ?, ?)",
                     [(v.path, v.hash, v.size, v.mtime_ns) for v in recording.files.values()],
                 )
+            known = {str(name): int(context_id) for name, context_id in db.execute("SELECT name, id FROM contexts")}
             for context, by_path in recording.hits.items():
                 kind = recording.kinds.get(context, KIND_TEST)
                 fixtures = json.dumps(sorted(recording.fixtures.get(context, ())))
-                row = db.execute("SELECT id FROM contexts WHERE name = ?", (context,)).fetchone()
+                row = (known[context],) if context in known else None
                 if row is None:
                     context_id = db.execute(
                         "INSERT INTO contexts (name, kind, fixtures, git_commit, recorded) VALUES (?, ?, ?, ?, ?)",
@@ -320,15 +321,16 @@ class MapStore:
     def _save_hits(self, context_id: int, kind: str, by_path: Mapping[str, Optional[Set[int]]],
                    files: Mapping[str, FileVersion], hashes: Mapping[str, str]) -> None:
         db = self.db
-        old = {
-            str(path): (str(digest), lines)
-            for path, digest, lines in db.execute("SELECT path, hash, lines FROM hits WHERE context_id = ?",
-                                                  (context_id,))
-        }
         if kind == KIND_TEST:
             # A test that ran again replaces everything it had.
             db.execute("DELETE FROM hits WHERE context_id = ?", (context_id,))
-            old = {}
+            old: Dict[str, Tuple[str, Optional[bytes]]] = {}
+        else:
+            old = {
+                str(path): (str(digest), lines)
+                for path, digest, lines in db.execute("SELECT path, hash, lines FROM hits WHERE context_id = ?",
+                                                      (context_id,))
+            }
         rows = []
         for path, lines in by_path.items():
             version = files.get(path)

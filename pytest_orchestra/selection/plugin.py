@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, Any, Dict, Generator, List, Optional, Sequence
 
 import pytest
 
+from pytest_orchestra.selection.mapstore import KIND_TEST
+from pytest_orchestra.selection.recorder import IMPORT_CONTEXT
+
 if TYPE_CHECKING:
     from pytest_orchestra.records import RunResult
     from pytest_orchestra.selection.engine import SelectionOutcome
@@ -101,13 +104,11 @@ class MapRecording:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, None, None]:
-        from pytest_orchestra.selection.mapstore import KIND_TEST
-        from pytest_orchestra.selection.recorder import IMPORT_CONTEXT
-
-        self.fixtures[item.nodeid] = tuple(getattr(item, "fixturenames", ()))
-        self.kinds[item.nodeid] = KIND_TEST
-        self.stack = [item.nodeid]
-        self._switch(item.nodeid)
+        nodeid = item.nodeid  # once per test: nothing imported here
+        self.fixtures[nodeid] = tuple(getattr(item, "fixturenames", ()))
+        self.kinds[nodeid] = KIND_TEST
+        self.stack = [nodeid]
+        self._switch(nodeid)
         yield
         self.stack = []
         self._switch(IMPORT_CONTEXT)
@@ -118,7 +119,6 @@ class MapRecording:
             yield
             return
         from pytest_orchestra.selection.mapstore import KIND_COLLECT
-        from pytest_orchestra.selection.recorder import IMPORT_CONTEXT
         from pytest_orchestra.selection.selector import collect_context
 
         # Imports and files read while this test file is imported belong to its tests.

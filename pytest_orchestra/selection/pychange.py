@@ -22,6 +22,23 @@ import tokenize
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterator, List, Optional, Sequence, Set, Tuple
 
+from pytest_orchestra.selection.bindings import (
+    ADDED,
+    EXPORTED,
+    REMOVED,
+    SIGNATURE,
+    VALUE,
+    ChangedBinding,
+    Wide,
+    changed_bindings,
+    describe,
+    first_line,
+    skeleton,
+)
+
+__all__ = ["ADDED", "EXPORTED", "REMOVED", "SIGNATURE", "VALUE", "ChangedBinding", "LineChange", "PythonChange",
+           "analyze_change"]
+
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
@@ -52,6 +69,10 @@ class PythonChange:
     #: (constants, plain class attributes and methods, undecorated functions' signatures);
     #: ``None`` when it may reach anything (imports, arbitrary statements, decorators, dunders).
     names: Optional[FrozenSet[str]] = None
+    #: The same, binding by binding (None when ``names`` is None).
+    bindings: Optional[Tuple[ChangedBinding, ...]] = None
+    #: Why the change may reach anything, when it may (one line).
+    wide_reason: Optional[str] = None
 
     @property
     def is_module_level(self) -> bool:
@@ -89,7 +110,14 @@ def analyze_change(old_source: str, new_source: str) -> PythonChange:
         return PythonChange(module_level=(f"does not parse{where}: {type(exc).__name__}",))
 
     module_level = _module_level_differences(old_tree, new_tree)
-    names = changed_names(old_tree, new_tree) if module_level else None
+    bindings: Optional[Tuple[ChangedBinding, ...]] = None
+    wide_reason = None
+    if module_level:
+        try:
+            bindings = tuple(dict.fromkeys(changed_bindings(old_tree.body, new_tree.body)))
+        except Wide as exc:
+            wide_reason = str(exc) or None
+    names = frozenset(b.member or b.name for b in bindings) if bindings is not None else None
     old_functions = _functions(old_tree)
     new_functions = _functions(new_tree)
     old_lines = old_source.splitlines()
@@ -105,28 +133,15 @@ def analyze_change(old_source: str, new_source: str) -> PythonChange:
         line_changes.append(change)
         if old.fixture:
             fixtures.add(old.fixture)
-    return PythonChange(tuple(line_changes), tuple(module_level), frozenset(fixtures), names)
+    return PythonChange(tuple(line_changes), tuple(module_level), frozenset(fixtures), names, bindings, wide_reason)
 
 
 # --- module level -------------------------------------------------------------------
 
 
-def _skeleton(node: object) -> str:
-    """``ast.dump`` of ``node`` with every function body left out (headers kept), without copying."""
-    if isinstance(node, _FUNCTIONS):
-        header = [node.name, _skeleton(node.args), _skeleton(node.decorator_list), _skeleton(node.returns)]
-        return f"{type(node).__name__}({', '.join(header)}, body=...)"
-    if isinstance(node, ast.AST):
-        fields = ", ".join(f"{name}={_skeleton(value)}" for name, value in ast.iter_fields(node))
-        return f"{type(node).__name__}({fields})"
-    if isinstance(node, list):
-        return "[" + ", ".join(_skeleton(item) for item in node) + "]"
-    return repr(node)
-
-
 def _module_level_differences(old_tree: ast.Module, new_tree: ast.Module) -> List[str]:
-    old_dumps = [_skeleton(stmt) for stmt in old_tree.body]
-    new_dumps = [_skeleton(stmt) for stmt in new_tree.body]
+    old_dumps = [skeleton(stmt) for stmt in old_tree.body]
+    new_dumps = [skeleton(stmt) for stmt in new_tree.body]
     if old_dumps == new_dumps:
         return []
     differences: List[str] = []
@@ -136,205 +151,11 @@ def _module_level_differences(old_tree: ast.Module, new_tree: ast.Module) -> Lis
             continue
         if i1 < i2:
             for stmt in old_tree.body[i1:i2]:
-                differences.append(f"line {_first_line(stmt)}: {_describe(stmt)} changed")
+                differences.append(f"line {first_line(stmt)}: {describe(stmt)} changed")
         else:
             for stmt in new_tree.body[j1:j2]:
-                differences.append(f"new line {_first_line(stmt)}: {_describe(stmt)} added")
+                differences.append(f"new line {first_line(stmt)}: {describe(stmt)} added")
     return differences
-
-
-def _first_line(stmt: ast.stmt) -> int:
-    decorators = getattr(stmt, "decorator_list", None) or []
-    return min([stmt.lineno] + [d.lineno for d in decorators])
-
-
-def _describe(stmt: ast.stmt) -> str:
-    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-        return "import"
-    if isinstance(stmt, ast.ClassDef):
-        return f"class {stmt.name} (body, bases, decorators or a method's signature)"
-    if isinstance(stmt, _FUNCTIONS):
-        return f"def {stmt.name} (signature, defaults or decorators)"
-    if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-        names = ", ".join(ast.unparse(target) for target in targets)
-        return f"module-level assignment to {names}"
-    return "module-level statement"
-
-
-# --- the names a module-level change binds -------------------------------------------
-
-
-class _Wide(Exception):
-    """The change may reach users through more than the names it binds."""
-
-
-def changed_names(old_tree: ast.Module, new_tree: ast.Module) -> Optional[FrozenSet[str]]:
-    """Names whose readers are the only users a module-level change can affect, or None."""
-    try:
-        return frozenset(_differing_names(old_tree.body, new_tree.body, class_body=False))
-    except _Wide:
-        return None
-
-
-def _differing_names(old: Sequence[ast.stmt], new: Sequence[ast.stmt], *, class_body: bool) -> Set[str]:
-    old_dumps = [_skeleton(stmt) for stmt in old]
-    new_dumps = [_skeleton(stmt) for stmt in new]
-    names: Set[str] = set()
-    matcher = difflib.SequenceMatcher(a=old_dumps, b=new_dumps, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        if tag == "replace" and i2 - i1 == j2 - j1:
-            for a, b in zip(old[i1:i2], new[j1:j2]):
-                exported = _all_change(a, b)
-                names |= exported if exported is not None else _pair_names(a, b)
-            continue
-        for stmt in list(old[i1:i2]) + list(new[j1:j2]):
-            names |= _statement_names(stmt)
-    if any(name.startswith("__") and name.endswith("__") and name != "__all__" for name in names):
-        raise _Wide()
-    return names
-
-
-def _all_change(a: ast.stmt, b: ast.stmt) -> Optional[Set[str]]:
-    """``__all__`` edited as a literal list of names: it reaches readers of ``__all__`` and of
-    the names that came or went (what ``import *`` now binds or no longer binds)."""
-    values = []
-    for stmt in (a, b):
-        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
-                and stmt.targets[0].id == "__all__" and isinstance(stmt.value, (ast.List, ast.Tuple))
-                and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in stmt.value.elts)):
-            return None
-        values.append({e.value for e in stmt.value.elts})  # type: ignore[attr-defined]
-    return {"__all__"} | (values[0] ^ values[1])
-
-
-def _pair_names(a: ast.stmt, b: ast.stmt) -> Set[str]:
-    if isinstance(a, ast.ClassDef) and isinstance(b, ast.ClassDef) and a.name == b.name:
-        if _class_header(a) != _class_header(b):
-            raise _Wide()
-        members = _differing_names(a.body, b.body, class_body=True)
-        # Decorated or derived classes (dataclasses, enums, named tuples, models) turn their
-        # attributes into behaviour no line reads by name: their users read the class.
-        return members | ({a.name} if _class_header(a) != "plain" else set())
-    if isinstance(a, _FUNCTIONS) and isinstance(b, _FUNCTIONS) and a.name == b.name:
-        if ast.dump(ast.Module(body=a.decorator_list, type_ignores=[])) != ast.dump(  # type: ignore[arg-type]
-            ast.Module(body=b.decorator_list, type_ignores=[])  # type: ignore[arg-type]
-        ) and not _harmless_decorators(a, b):
-            raise _Wide()
-        return {a.name}
-    return _statement_names(a) | _statement_names(b)
-
-
-def _harmless_decorators(a: ast.AST, b: ast.AST) -> bool:
-    """staticmethod / classmethod / property change how a name is called, not what reads it."""
-    plain = {"staticmethod", "classmethod", "property"}
-    texts = {ast.unparse(d) for d in getattr(a, "decorator_list", [])} ^ {
-        ast.unparse(d) for d in getattr(b, "decorator_list", [])
-    }
-    return texts <= plain
-
-
-def _class_header(node: ast.ClassDef) -> str:
-    if not node.decorator_list and not node.keywords and all(
-        isinstance(base, ast.Name) and base.id == "object" for base in node.bases
-    ):
-        return "plain"
-    return ast.dump(ast.Module(body=[*node.decorator_list, *node.bases, *node.keywords], type_ignores=[]))  # type: ignore[list-item]
-
-
-def _statement_names(stmt: ast.stmt) -> Set[str]:
-    if isinstance(stmt, _FUNCTIONS):
-        if stmt.decorator_list and not _harmless_decorators(stmt, ast.FunctionDef(decorator_list=[])):
-            raise _Wide()  # a decorator may register the function where no line names it
-        return {stmt.name}
-    if isinstance(stmt, ast.ClassDef):
-        if _class_header(stmt) != "plain" and stmt.decorator_list:
-            raise _Wide()
-        return {stmt.name}
-    targets: List[ast.expr] = []
-    if isinstance(stmt, ast.Assign):
-        targets = list(stmt.targets)
-    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
-        targets = [stmt.target]
-    elif isinstance(stmt, ast.Pass) or (
-        isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
-    ):
-        return set()  # a docstring: doctests of the file are selected with it
-    else:
-        raise _Wide()  # imports, calls, loops, conditionals: anything may follow
-    names: Set[str] = set()
-    for target in targets:
-        for node in ast.walk(target):
-            if isinstance(node, ast.Name):
-                names.add(node.id)
-            elif not isinstance(node, (ast.Tuple, ast.List, ast.Starred, ast.Store, ast.Load)):
-                raise _Wide()  # obj.attr = ..., table[key] = ...: not a name of this module
-    return names
-
-
-def reader_lines(source: str, names: FrozenSet[str]) -> Optional[Tuple[Set[int], Set[int]]]:
-    """(lines inside function bodies, lines run at import) where ``source`` reads one of ``names``.
-
-    A read is a name, an attribute, an imported alias or a string equal to one of them
-    (``getattr(module, "NAME")``). None when the source does not parse or reaches its
-    module's namespace wholesale (``globals()``, ``vars()``, ``locals()``).
-    """
-    if not any(name in source for name in names) and not ("__all__" in names and "*" in source):
-        return set(), set()
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return None
-    function_lines: Set[int] = set()
-    bodies = sorted((f.body_start, f.body_end) for f in _functions(tree).values())
-    module_lines: Set[int] = set()
-    # ``X += 1`` reads X; ``X = 1`` only binds it, and ``from m import X`` copies it: the
-    # copy's readers are found by the same name in the importing file.
-    augmented = {id(n.target) for n in ast.walk(tree) if isinstance(n, ast.AugAssign)}
-    for node in ast.walk(tree):
-        name = None
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Store) and id(node) not in augmented:
-                continue
-            name = node.id
-            if name in ("globals", "vars", "locals"):
-                return None
-        elif isinstance(node, ast.Attribute):
-            name = node.attr
-        elif isinstance(node, ast.alias):
-            # ``from m import *`` binds here what ``m.__all__`` lists, at import time: it reads
-            # ``__all__`` (a name it lists that no longer exists breaks the import). Other names
-            # it copies are found by the same name search where they are read.
-            if node.name != "*" or "__all__" not in names:
-                continue
-            name = "__all__"
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            name = node.value
-        if name not in names:
-            continue
-        line = getattr(node, "lineno", None)
-        if line is None:
-            continue
-        if any(start <= line <= end for start, end in bodies):
-            function_lines.add(line)
-        else:
-            module_lines.add(line)
-    return function_lines, module_lines
-
-
-def function_body_lines(source: str, names: FrozenSet[str]) -> Set[int]:
-    """Body lines of the functions and methods called one of ``names``."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return set()
-    lines: Set[int] = set()
-    for qualname, function in _functions(tree).items():
-        if qualname.rsplit(".", 1)[-1].split("#", 1)[0] in names:
-            lines.update(range(function.body_start, function.body_end + 1))
-    return lines
 
 
 # --- functions ----------------------------------------------------------------------
@@ -368,7 +189,7 @@ def _functions(tree: ast.Module) -> Dict[str, _Function]:
                 found[name] = _Function(
                     qualname=name,
                     node=node,
-                    body_dump=_skeleton(node.body),
+                    body_dump=skeleton(node.body),
                     body_start=node.body[0].lineno,
                     body_end=node.end_lineno or node.body[-1].lineno,
                     def_line=node.lineno,

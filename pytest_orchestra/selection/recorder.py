@@ -4,16 +4,13 @@ A *context* is a test's node id, a higher-scoped fixture's key (its lines serve
 every test that uses it), or :data:`IMPORT_CONTEXT` for what runs outside any
 test: imports and collection.
 
-Two line recorders, the same interface:
+The line recorders (``sys.monitoring`` on Python 3.12+, coverage.py's C tracer
+before) live in :mod:`~pytest_orchestra.selection.tracers`; :func:`line_recorder`
+picks one. coverage.py's own ``sysmon`` core is not used: it credits a line to
+the first context only (coveragepy #2200).
 
-* :class:`MonitoringRecorder` (Python 3.12+): ``sys.monitoring`` LINE events on
-  the project's code objects only, each disabled after its first hit and
-  restarted at every context switch, so each line costs one callback per test.
-* :class:`CoverageRecorder` (older Pythons): coverage.py's C tracer with one
-  dynamic context per test. Its ``sysmon`` core credits a line to the first
-  context only (coveragepy #2200), so the ``ctrace`` core is pinned.
-
-Plus :class:`OpenRecorder`: an audit hook noting files opened for reading.
+Here: :class:`ProjectFiles`, which decides what the project is, and
+:class:`OpenRecorder`, an audit hook noting files opened for reading.
 Pure standard library and coverage; no pytest.
 """
 
@@ -22,7 +19,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, Optional, Set, Tuple
 
 IMPORT_CONTEXT = "<import>"
 
@@ -63,122 +60,20 @@ class ProjectFiles:
         return Path(filename[len(self.prefix):]).as_posix()
 
 
-class MonitoringRecorder:  # pragma: no cover - Python 3.12+; tested in a 3.12 subprocess
-    """A ``sys.monitoring`` line recorder (Python 3.12+)."""
+def line_recorder(files: ProjectFiles) -> Any:
+    """The cheapest recorder this interpreter offers (``ORCHESTRA_RECORDER`` picks another:
+    ``monitoring``, ``ctrace`` or ``pytracer``)."""
+    from pytest_orchestra.selection.tracers import MonitoringRecorder, TracerRecorder
 
-    name = "sys.monitoring"
-
-    def __init__(self, files: ProjectFiles) -> None:
-        self.files = files
-        self.data: LineData = {}
-        self.current: Dict[str, Set[int]] = {}
-        self.tool: Optional[int] = None
-        # By id, holding the objects: code objects compare by value, and two files' identical
-        # functions (``return self._x``) would otherwise pass for one.
-        self._seen: Dict[int, object] = {}
-        self._instrumented: List[object] = []
-
-    def start(self, context: str = IMPORT_CONTEXT) -> None:
-        monitoring = sys.monitoring  # type: ignore[attr-defined]
-        for tool in (4, 3, 5, 2):
-            if monitoring.get_tool(tool) is None:
-                break
-        else:
-            raise RuntimeError("every sys.monitoring tool id is taken")
-        monitoring.use_tool_id(tool, "pytest-orchestra")
-        self.tool = tool
-        events = monitoring.events
-        monitoring.register_callback(tool, events.PY_START, self._on_start)
-        monitoring.register_callback(tool, events.LINE, self._on_line)
-        monitoring.set_events(tool, events.PY_START)
-        self.switch(context)
-
-    def _on_start(self, code: object, offset: int) -> object:
-        monitoring = sys.monitoring  # type: ignore[attr-defined]
-        if id(code) not in self._seen:
-            self._seen[id(code)] = code
-            if self.files(code.co_filename):  # type: ignore[attr-defined]
-                self._instrumented.append(code)
-                monitoring.set_local_events(self.tool, code, monitoring.events.LINE)
-        return monitoring.DISABLE
-
-    def _on_line(self, code: object, line: int) -> object:
-        filename = code.co_filename  # type: ignore[attr-defined]
-        lines = self.current.get(filename)
-        if lines is None:
-            lines = self.current[filename] = set()
-        lines.add(line)
-        return sys.monitoring.DISABLE  # type: ignore[attr-defined]
-
-    def switch(self, context: str) -> None:
-        self.current = self.data.setdefault(context, {})
-        if self.tool is not None:
-            sys.monitoring.restart_events()  # type: ignore[attr-defined]
-
-    def stop(self) -> LineData:
-        if self.tool is not None:
-            monitoring = sys.monitoring  # type: ignore[attr-defined]
-            monitoring.set_events(self.tool, 0)
-            for code in self._instrumented:
-                monitoring.set_local_events(self.tool, code, 0)
-            monitoring.register_callback(self.tool, monitoring.events.PY_START, None)
-            monitoring.register_callback(self.tool, monitoring.events.LINE, None)
-            monitoring.free_tool_id(self.tool)
-            self.tool = None
-        return self.data
-
-
-class CoverageRecorder:
-    """coverage.py's C tracer with a dynamic context per test (before Python 3.12)."""
-
-    name = "coverage.py ctrace"
-
-    def __init__(self, files: ProjectFiles) -> None:
-        import coverage
-
-        self.files = files
-        self.coverage = coverage.Coverage(
-            data_file=None,
-            config_file=False,
-            include=[files.prefix + "*"],
-            omit=[f"*{os.sep}{part}{os.sep}*" for part in sorted(EXCLUDED_PARTS)]
-            + [prefix + "*" for prefix in files.exclude],
-        )
-        try:
-            self.coverage.set_option("run:core", "ctrace")
-        except Exception:  # pragma: no cover - a coverage.py without the option
-            pass
-        #: Another measurement paused while this one runs (pytest-cov, say).
-        self.paused_other = False
-
-    def start(self, context: str = IMPORT_CONTEXT) -> None:
-        import coverage
-
-        self.paused_other = coverage.Coverage.current() is not None
-        self.coverage.start()
-        self.coverage.switch_context(context)
-
-    def switch(self, context: str) -> None:
-        self.coverage.switch_context(context)
-
-    def stop(self) -> LineData:
-        self.coverage.stop()
-        data = self.coverage.get_data()
-        result: LineData = {}
-        for filename in data.measured_files():
-            if not self.files(filename):
-                continue
-            for line, contexts in data.contexts_by_lineno(filename).items():
-                for context in contexts:
-                    result.setdefault(context or IMPORT_CONTEXT, {}).setdefault(filename, set()).add(line)
-        return result
-
-
-def line_recorder(files: ProjectFiles) -> "MonitoringRecorder | CoverageRecorder":
-    """The best recorder this interpreter offers."""
-    if sys.version_info >= (3, 12) and os.environ.get("ORCHESTRA_RECORDER") != "coverage":
+    wanted = os.environ.get("ORCHESTRA_RECORDER", "")
+    if wanted in ("", "monitoring") and sys.version_info >= (3, 12):
         return MonitoringRecorder(files)
-    return CoverageRecorder(files)
+    if wanted != "pytracer":
+        try:
+            return TracerRecorder(files)
+        except ImportError:  # pragma: no cover - coverage.py installed without its C extension
+            pass
+    return TracerRecorder(files, python_tracer=True)
 
 
 class OpenRecorder:

@@ -29,16 +29,27 @@ def build_recording(
 ) -> Recording:
     recording = Recording(root=str(root.resolve()), python=python_tag(), commit=commit)
     hits: Dict[str, Dict[str, Optional[Set[int]]]] = {}
+    # One relative name per file, not one per test and file (a Path each: a third of the write).
+    relative: Dict[str, str] = {}
+
+    def project_path(filename: str) -> str:
+        found = relative.get(filename)
+        if found is None:
+            found = relative[filename] = files.relative(filename) if files(filename) else ""
+        return found
+
     for context in set(line_data) | set(open_data):
         if context != IMPORT_CONTEXT and context not in kinds:
             continue
         by_path: Dict[str, Optional[Set[int]]] = {}
         for filename, lines in line_data.get(context, {}).items():
-            if files(filename) and lines:
-                by_path[files.relative(filename)] = set(lines)
+            path = project_path(filename)
+            if path and lines:
+                by_path[path] = lines  # the recorder is done with them: no copy
         for filename in open_data.get(context, ()):
-            if files(filename):
-                by_path.setdefault(files.relative(filename), None)
+            path = project_path(filename)
+            if path:
+                by_path.setdefault(path, None)
         if by_path or context in kinds:
             hits[context] = by_path
     recording.hits = hits

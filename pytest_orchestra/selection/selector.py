@@ -7,9 +7,9 @@ the map and the current files. The rules, in the order a reader meets them:
    compiled extension, an unknown file inside a package, a data file read at
    import time, an unknown ref) runs everything, with the one line why.
 2. Python files: line-level changes select the tests that executed a changed
-   statement (the whole function for inserted lines); module-level changes
-   select every test that used the module, plus tests whose files import it.
-   Lines run at import time that changed act as module level.
+   statement (the whole function for inserted lines); module-level changes the
+   tests that read what they bind (:mod:`reach`), or when that cannot be known
+   every user of the module and the tests whose files import it.
 3. Files without map data (new, never executed, deleted): the import graph.
 4. Other files: the tests that opened them, plus ``data_dependencies``.
 5. Tests the map does not know (new, renamed, never recorded) always run, and
@@ -21,12 +21,13 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Protocol, Sequence, Set, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from pytest_orchestra.selection.changes import ADDED, DELETED, REF_CHANGED, ChangeSet, FileDelta
 from pytest_orchestra.selection.imports import ImportGraph
 from pytest_orchestra.selection.mapstore import KIND_COLLECT, KIND_FIXTURE, KIND_IMPORT, KIND_TEST, Hit
-from pytest_orchestra.selection.pychange import PythonChange, analyze_change, function_body_lines, reader_lines
+from pytest_orchestra.selection.pychange import PythonChange, analyze_change
+from pytest_orchestra.selection.reach import reach_files
 from pytest_orchestra.selection.recorder import IMPORT_CONTEXT
 
 COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".c", ".h", ".cc", ".cpp", ".pyx", ".pxd", ".pxi")
@@ -218,9 +219,11 @@ class Selector:
             return "no code change (comments or formatting)"
         if change.is_module_level:
             described = f"{'; '.join(change.module_level[:3])}"
-            if change.names is not None and self._readers(path, change, hits):
-                return f"module level, read through {', '.join(sorted(change.names)) or 'no name'}: {described}"
-            self._users(path, hits, f"uses {path}, whose module level changed ({change.module_level[0]})")
+            if change.bindings is not None and self._readers(path, change, hits):
+                labels = sorted({binding.label for binding in change.bindings})
+                return f"module level, read through {', '.join(labels) or 'no name'}: {described}"
+            why = f"; {change.wide_reason}" if change.wide_reason else ""
+            self._users(path, hits, f"uses {path}, whose module level changed ({change.module_level[0]}{why})")
             self._by_import_graph(path, "module-level change", files_only=True)
             return f"module level: {described}"
         for line_change in change.line_changes:
@@ -251,40 +254,40 @@ class Selector:
         return "line level: " + ", ".join(sorted({c.function for c in change.line_changes}))
 
     def _readers(self, path: str, change: PythonChange, hits: List[Hit]) -> bool:
-        """Select the tests that read the names the change binds; False when that cannot be known."""
-        names = change.names or frozenset()
-        what = f"{path} changed {', '.join(sorted(names))} at module level"
+        """Select the tests that read what the change binds (:mod:`reach`); False when unknowable."""
+        index = self.graph.index
+        if index.module_of.get(path) is None or change.bindings is None:
+            return False
         files = sorted(self.graph.importers_of([path]) | {path})
         by_file: Dict[str, Dict[str, List[Hit]]] = {}
         for hit in self.map.hits_on([f for f in files if f != path]):
             by_file.setdefault(hit.path, {}).setdefault(hit.hash, []).append(hit)
         for hit in hits:
             by_file.setdefault(path, {}).setdefault(hit.hash, []).append(hit)
-        for file in files:
-            versions = by_file.get(file) or {"": []}
-            for digest, version_hits in versions.items():
-                source = self.map.source(digest) if digest else self.read_current(file)
-                found = reader_lines(source, names) if source is not None else None
-                if found is None:
-                    if file == path:
-                        return False
-                    self._users(file, version_hits, f"uses {file}, which reads {path}'s namespace wholesale")
+        versions = {file: list(by_file.get(file) or [""]) for file in files}
+        outcome = reach_files(path, change.bindings, versions, index=index, recorded=self.map.source,
+                              current=self.read_current)
+        if outcome is None:
+            return False
+        found, unreadable = outcome
+        wide = {**unreadable, **{file: f"uses {file}, which {why}" if why.startswith(("reads", "imports"))
+                                 else f"uses {file}: {why}" for file, why in found.wide.items()}}
+        for file, reason in sorted(wide.items()):
+            self._users(file, [h for group in by_file.get(file, {}).values() for h in group], reason)
+            self._by_import_graph(file, "module-level change it reads", files_only=True)
+        for (file, digest), lines in sorted(found.lines.items()):
+            if file in wide or not lines:
+                continue
+            version_hits = by_file.get(file, {}).get(digest, [])
+            for hit in version_hits:
+                common = (hit.lines or frozenset()) & lines.keys()
+                if not common:
                     continue
-                function_lines, module_lines = found
-                if file == path and source is not None:
-                    function_lines |= function_body_lines(source, names)
-                if module_lines:
-                    line = min(module_lines)
-                    self._users(file, version_hits, f"uses {file}, which reads it at import ({file}:{line}); {what}")
-                    self._by_import_graph(file, f"reads a name {path} changed", files_only=True)
-                for hit in version_hits:
-                    common = (hit.lines or frozenset()) & function_lines
-                    if not common:
-                        continue
-                    if self._at_import(hit.context):
-                        self._users(file, version_hits, f"uses {file}, whose import-time code reads it; {what}")
-                    else:
-                        self._context(hit.context, f"read it at {file}:{min(common)}; {what}", len(common))
+                first = min(common)
+                if self._at_import(hit.context):
+                    self._users(file, version_hits, f"uses {file}, whose import-time code {lines[first]}")
+                else:
+                    self._context(hit.context, f"{lines[first]}; executed {file}:{first}", len(common))
         for test in self.by_path.get(path, ()):
             self._test(test.nodeid, f"defined in {path}, which changed at module level")
         return True

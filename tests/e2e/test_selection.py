@@ -173,6 +173,37 @@ def test_a_class_attribute_selects_the_tests_that_read_it(shop: pytest.Pytester)
     assert selected(shop) == ["tests/test_calc.py::test_box"]
 
 
+def test_a_class_attribute_with_a_common_name_selects_its_readers_not_every_dot_size(
+    shop: pytest.Pytester,
+) -> None:
+    (shop.path / "shop" / "bag.py").write_text(
+        "class Bag:\n    size = 5\n\n\ndef default_bag():\n    return Bag()\n"
+    )
+    (shop.path / "tests" / "test_bag.py").write_text(
+        "from shop.bag import default_bag\n\n\ndef test_bag():\n    assert default_bag().size == 5\n"
+    )
+    (shop.path / "tests" / "test_sizes.py").write_text(
+        "from shop.calc import Box\n\n\ndef test_sizes():\n    assert Box.size == 2\n"
+    )
+    git(shop.path, "add", "-A")
+    git(shop.path, "commit", "-q", "-m", "bags")
+    record(shop, "-p", "no:cacheprovider").assert_outcomes(passed=ALL + 2)
+    edit(shop, "shop/calc.py", "    size = 2", "    size = 3")
+    result = shop.runpytest_subprocess("--orchestra-changed", "--orchestra-explain", "-n", "2", "-p",
+                                       "no:cacheprovider")
+    # test_bag reads .size of a Bag; it never ran Box's code nor named Box.
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "orchestra: selection: 2 of 9 tests selected in *",
+        "orchestra:   tests/test_calc.py::test_box: ran Box.area: Box.size (changed at shop/calc.py:16); "
+        "executed shop/calc.py:19*",
+        "orchestra:   tests/test_sizes.py::test_sizes: uses Box: Box.size (changed at shop/calc.py:16); "
+        "executed tests/test_sizes.py:5",
+        "orchestra: changed shop/calc.py: module level, read through Box.size: line 15: class Box *",
+    ], consecutive=False)
+    assert "test_bag" not in result.stdout.str().split("short test summary")[0].split("selection:")[1]
+
+
 def test_module_level_changes_of_unknown_reach_select_every_user(shop: pytest.Pytester) -> None:
     edit(shop, "shop/calc.py", "RATE = 3", "import os\nRATE = 3")
     assert sorted(selected(shop)) == [

@@ -64,8 +64,21 @@ def test_every_kind_is_found_on_the_right_lines() -> None:
     assert lines["class-attribute"] == {11}
     assert lines["decorator"] == {13, 18}
     assert lines["default-argument"] == {19}
+    assert lines["signature"] == {14, 19}
+    assert lines["__all__"] == set()
     # 22 and 23 (`return high`, `return max(value, low)`) have no token to edit
     assert lines["function-body"] == {15, 21}
+
+
+def test_signature_and_all_mutants_edit_one_line() -> None:
+    source = "__all__ = ['a', 'b']\n\n\ndef a(x, y, z=2):\n    return x\n\n\ndef b(p):\n    return p\n"
+    found = {kind: {m.edit for m in items} for kind, items in mutants.candidate_mutants("m.py", source).items()}
+    assert found["signature"] == {"remove the default of 'z'", "swap 'x' and 'y'", "swap 'y' and 'z'",
+                                  "make 'x' and later keyword-only", "add a required parameter",
+                                  "make 'p' and later keyword-only"}
+    assert found["__all__"] == {"leave 'a' out of __all__", "leave 'b' out of __all__", "'a' -> 'Xa'",
+                                "'b' -> 'Xb'"}
+    assert not found["module-constant"]
 
 
 def test_docstrings_and_imports_are_never_mutated() -> None:
@@ -108,11 +121,11 @@ def test_mutants_that_warn_at_compile_time_are_rejected() -> None:
     assert all(" is 0" not in e for e in edits)
 
 
-def test_allocation_gives_the_import_share_to_the_four_import_kinds() -> None:
+def test_allocation_gives_the_import_share_to_the_import_kinds() -> None:
     counts = mutants.allocate(60, 0.5)
     assert sum(counts.values()) == 60
     assert counts["function-body"] == 30
-    assert sorted(counts[k] for k in mutants.IMPORT_KINDS) == [7, 7, 8, 8]
+    assert sorted(counts[k] for k in mutants.IMPORT_KINDS) == [5, 5, 5, 5, 5, 5]
     assert sum(counts[k] for k in mutants.IMPORT_KINDS) >= 60 / 3
 
 

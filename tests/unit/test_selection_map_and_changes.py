@@ -31,12 +31,7 @@ from pytest_orchestra.selection.mapstore import (
     merge_maps,
 )
 from pytest_orchestra.selection.priority import PastResults, apply_budget, history_from_records, priority_order
-from pytest_orchestra.selection.recorder import (
-    IMPORT_CONTEXT,
-    CoverageRecorder,
-    OpenRecorder,
-    ProjectFiles,
-)
+from pytest_orchestra.selection.recorder import IMPORT_CONTEXT, OpenRecorder, ProjectFiles
 from pytest_orchestra.selection.recording import file_version
 
 
@@ -236,6 +231,25 @@ def test_module_names_relative_imports_and_the_reverse_closure() -> None:
     assert imported_names("def (:") == ()
 
 
+def test_imports_are_read_line_by_line_with_their_continuations() -> None:
+    source = textwrap.dedent(
+        """\
+        import a; import b.c as d
+        from . import (x,  # a comment
+            y)
+        from ..p.q import *
+        from .m import n as o
+        import e, \\
+            f
+
+
+        def late():
+            from g import h
+        """
+    )
+    assert imported_names(source) == ("a", "b.c", ".", ".x", ".y", "..p.q", ".m", ".m.n", "e", "f", "g", "g.h")
+
+
 # --- order and budget ---------------------------------------------------------------
 
 
@@ -277,9 +291,11 @@ def _recording_script(tmp_path: Path, recorder: str, modules: str, second_test: 
         import sys
         sys.path[:0] = [{str(Path(__file__).resolve().parents[2])!r}, {str(tmp_path)!r}]
         from pathlib import Path
-        from pytest_orchestra.selection.recorder import {recorder}, ProjectFiles
+        from pytest_orchestra.selection.recorder import ProjectFiles
+        from pytest_orchestra.selection.tracers import {recorder.split("(")[0]}
         import {modules}
-        recorder = {recorder}(ProjectFiles(Path({str(tmp_path)!r})))
+        recorder = {recorder.replace("(", "(ProjectFiles(Path(" + repr(str(tmp_path)) + ")), ", 1) if "(" in recorder
+                    else recorder + "(ProjectFiles(Path(" + repr(str(tmp_path)) + ")))"}
         recorder.start()
         recorder.switch("one"); helper.shared(2)
         recorder.switch("two"); {second_test}
@@ -289,14 +305,55 @@ def _recording_script(tmp_path: Path, recorder: str, modules: str, second_test: 
     )
 
 
-def test_coverage_recorder_credits_a_shared_helper_to_every_test(tmp_path: Path) -> None:
+@pytest.mark.parametrize("recorder", ["TracerRecorder", "TracerRecorder(python_tracer=True)"])
+def test_tracer_recorder_credits_a_shared_helper_to_every_test(tmp_path: Path, recorder: str) -> None:
     # coveragepy #2200: with the sysmon core a line is credited to the first context only.
     # In a child process: a second coverage.py measurement would pause make test's own.
     (tmp_path / "helper.py").write_text(HELPER)
-    script = _recording_script(tmp_path, "CoverageRecorder", "helper", "helper.shared(2); helper.shared(0)")
+    script = _recording_script(tmp_path, recorder, "helper", "helper.shared(2); helper.shared(0)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env).stdout
     assert out.strip() == str([("one", "helper.py", [2, 3]), ("two", "helper.py", [2, 3, 4])])
+
+
+def test_tracer_recorder_records_threads_started_while_it_runs(tmp_path: Path) -> None:
+    (tmp_path / "helper.py").write_text(HELPER)
+    second = "import threading; t = threading.Thread(target=helper.shared, args=(0,)); t.start(); t.join()"
+    script = _recording_script(tmp_path, "TracerRecorder", "helper", second)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.strip() == str([("one", "helper.py", [2, 3]), ("two", "helper.py", [2, 4])])
+
+
+def test_tracer_recorder_pauses_a_running_coverage_measurement_and_resumes_it(tmp_path: Path) -> None:
+    (tmp_path / "helper.py").write_text(HELPER)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path[:0] = [{str(Path(__file__).resolve().parents[2])!r}, {str(tmp_path)!r}]
+        from pathlib import Path
+        import coverage
+        outer = coverage.Coverage(data_file=None, config_file=False, include=[{str(tmp_path / "*")!r}])
+        outer.start()
+        from pytest_orchestra.selection.recorder import ProjectFiles
+        from pytest_orchestra.selection.tracers import TracerRecorder
+        import helper
+        recorder = TracerRecorder(ProjectFiles(Path({str(tmp_path)!r})))
+        recorder.start("one")
+        helper.shared(2)
+        data = recorder.stop()
+        helper.shared(0)
+        outer.stop()
+        print(recorder.paused_other, sorted(data["one"][str(Path({str(tmp_path)!r}) / "helper.py")]),
+              sorted(outer.get_data().lines(str(Path({str(tmp_path)!r}) / "helper.py"))))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    # The outer measurement missed what ran while the map recorded, and saw what ran after.
+    assert out.split() == ["True", "[2,", "3]", "[1,", "2,", "4]"]
 
 
 def _python_with_monitoring() -> Optional[str]:
@@ -312,7 +369,7 @@ def _python_with_monitoring() -> Optional[str]:
 
 
 @pytest.mark.skipif(_python_with_monitoring() is None, reason="no Python 3.12+ on this machine")
-def test_monitoring_recorder_restarts_events_at_each_test(tmp_path: Path) -> None:
+def test_monitoring_recorder_rearms_the_code_each_test_ran(tmp_path: Path) -> None:
     (tmp_path / "helper.py").write_text(HELPER)
     (tmp_path / "twin.py").write_text(HELPER)  # equal code objects in another file
     script = _recording_script(

@@ -153,13 +153,29 @@ def test_the_names_a_module_level_change_binds() -> None:
         assert change(OLD, OLD.replace(old_text, new_text)).names is None, new_text
 
 
-def test_reader_lines_tell_function_bodies_from_import_time() -> None:
-    from pytest_orchestra.selection.pychange import reader_lines
+def test_the_bindings_say_what_changed_and_how() -> None:
+    def bindings(old_text: str, new_text: str):
+        return [(b.label, b.how, b.line) for b in change(OLD, OLD.replace(old_text, new_text)).bindings]
 
-    assert reader_lines(OLD, frozenset({"RATE"})) == ({21}, set())  # ``RATE = 3`` binds, it does not read
-    assert reader_lines("from m import *\nX = RATE\n", frozenset({"RATE"})) == (set(), {2})
-    # A star import reads __all__ at import time: a changed __all__ reaches every user of the importer.
-    assert reader_lines("from m import *\n", frozenset({"__all__", "flip"})) == (set(), {1})
-    assert reader_lines("def f():\n    return globals()['RATE']\n", frozenset({"RATE"})) is None
-    assert reader_lines("x = getattr(m, 'RATE')\n", frozenset({"RATE"})) == (set(), {1})
-    assert reader_lines("nothing here\n", frozenset({"RATE"})) == (set(), set())
+    assert bindings("RATE = 3", "RATE = 4") == [("RATE", "value", 4)]
+    assert bindings("    size = 2", "    size = 3") == [("Box.size", "value", 25)]
+    assert bindings("def add(a, b=1):", "def add(a, b=2):") == [("add", "signature", 11)]
+    assert bindings("    def unit():", "    def unit(x=0):") == [("Box.unit", "signature", 28)]
+    assert bindings("    size = 2\n", "    size = 2\n    depth = 1\n") == [("Box.depth", "added", 26)]
+    assert bindings("def helper(x):\n    return x + 1\n", "") == [("helper", "removed", 7)]
+    exported = "__all__ = ['add', 'helper']\n"
+    result = change(exported + OLD, exported.replace("'helper'", "'Box'") + OLD)
+    assert [(b.label, b.how) for b in result.bindings] == [("__all__", "value"), ("Box", "exported"),
+                                                           ("helper", "exported")]
+
+
+def test_what_may_reach_users_without_a_name_says_why() -> None:
+    assert change(OLD, OLD.replace("class Box:", "class Box(dict):")).wide_reason == (
+        "line 24: class Box's bases, keywords or decorators changed"
+    )
+    assert change(OLD, OLD.replace("    size = 2", "    __slots__ = ()")).wide_reason == (
+        "Box.__slots__ changed (a dunder: Python itself reads it)"
+    )
+    assert change(OLD, OLD.replace("import math", "import cmath")).wide_reason == (
+        "not a plain binding: anything may follow"
+    )
