@@ -107,10 +107,11 @@ def _digest(data: bytes) -> bytes:
 
 
 @functools.lru_cache(maxsize=8)
-def test_tree_contents(rootdir: Path) -> Dict[bytes, str]:
-    """Digest of each test-tree data file's content (bytes, and text with newlines as Python reads
-    them) -> its rootdir-relative path: a fixture that hands a test a file's *content* is found by it."""
+def _test_tree_data(rootdir: Path) -> Tuple[Dict[bytes, str], Tuple[Tuple[str, str], ...]]:
+    """The test tree's data files, read once per process: digests of each file's content (bytes, and
+    text with newlines as Python reads them) -> path, and (path, text) of the text files."""
     index: Dict[bytes, str] = {}
+    texts: List[Tuple[str, str]] = []
     total = 0
     for paths in test_tree_files(rootdir).values():
         for relative in paths:
@@ -127,7 +128,43 @@ def test_tree_contents(rootdir: Path) -> Dict[bytes, str]:
             text = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             index.setdefault(_digest(text), relative)
             index.setdefault(_digest(text.strip()), relative)
-    return index
+            if b"\0" not in raw[:1024]:
+                texts.append((relative, text.decode("utf-8", "replace")))
+    return index, tuple(texts)
+
+
+def test_tree_contents(rootdir: Path) -> Dict[bytes, str]:
+    """Digest of each test-tree data file's content -> its rootdir-relative path: a fixture that
+    hands a test a file's *content* is found by it."""
+    return _test_tree_data(rootdir)[0]
+
+
+#: Shortest value looked up inside data files (shorter ones are everywhere).
+VALUE_MINIMUM = 5
+VALUE_MAXIMUM = 300
+
+
+def _from_values(frame: FrameType, rootdir: Path) -> List[str]:
+    """Data files holding a string value of the frame that its own source does not spell out:
+    a line or field the code read from the file (``isoparse(line)``)."""
+    try:
+        values = [v for v in list(frame.f_locals.values())[:LOCALS_LIMIT]
+                  if isinstance(v, str) and VALUE_MINIMUM <= len(v.strip()) <= VALUE_MAXIMUM and "\n" not in v.strip()]
+    except Exception:  # noqa: BLE001 - a frame's locals are best effort
+        return []
+    if not values:
+        return []
+    import linecache
+
+    source = "".join(linecache.getlines(frame.f_code.co_filename))
+    found: List[str] = []
+    texts = _test_tree_data(rootdir)[1]
+    for value in values[:50]:
+        needle = value.strip()
+        if needle in source:
+            continue  # a literal of the code itself, not data it read
+        found.extend(relative for relative, text in texts if needle in text)
+    return found
 
 
 def _content_of(value: Any, rootdir: Path) -> Optional[str]:
@@ -189,6 +226,10 @@ def data_inputs(
         found.extend(_from_variables(frame, rootdir, near))
         if line:
             found.extend(_from_line(line, rootdir, near))
+    if not found:
+        for frame, kind, _line in frames:
+            if kind in ("test", "conftest", "product"):
+                found.extend(_from_values(frame, rootdir))
     return tuple(dict.fromkeys(found))[:10]
 
 

@@ -14,7 +14,7 @@ from pytest_orchestra.triage.failure import TEST_KINDS
 from pytest_orchestra.triage.rules.environment import missing_file
 from pytest_orchestra.triage.rules.facts import Facts, because, rx
 from pytest_orchestra.triage.rules.rule import Rule
-from pytest_orchestra.triage.rules.vocabulary import CONVERSION, DECODE_WORDS, QUOTED_VALUE
+from pytest_orchestra.triage.rules.vocabulary import CONVERSION, DECODE_WORDS, QUOTED_VALUE, REJECTED_VALUE
 
 DECODE_ERRORS = (
     "JSONDecodeError", "YAMLError", "_csv.Error", "csv.Error", "xml.etree.ElementTree.ParseError",
@@ -36,11 +36,22 @@ def _decode_error(facts: Facts) -> bool:
     if evidence is None:
         if facts.chain_is_a("EOFError") and facts.says(TRUNCATED_INPUT):
             return True
-        return False
-    if facts.defined_by_project(evidence) and facts.raised_in("product"):
+        # Binary layouts (struct) fail the same way on a corrupt file and on a wrong format string:
+        # only with a data file of the test tree as the input is it the data's.
+        return facts.chain_is_a("struct.error") and bool(facts.data_inputs)
+    if facts.defined_by_project(evidence) and facts.raised_in("product") and not _reference_parser_failed(facts):
         # The project's own parser failed: the data is at fault only if it really is malformed.
         return _malformed_input(facts)
     return True
+
+
+def _reference_parser_failed(facts: Facts) -> bool:
+    """A decode error of the chain was raised inside the stdlib's or a library's parser (json, csv...):
+    the project only wrapped it, so the input itself is malformed."""
+    return any(
+        evidence.is_a(*DECODE_ERRORS) and evidence.frames and evidence.frames[-1].kind in ("stdlib", "site-packages")
+        for evidence in facts.evidences
+    )
 
 
 def _malformed_input(facts: Facts) -> bool:
@@ -52,6 +63,14 @@ def _malformed_input(facts: Facts) -> bool:
         return True
     verdicts = [facts.project.well_formed(path) for path in inputs]
     return not all(verdict is True for verdict in verdicts)
+
+
+def _malformed_data_input(facts: Facts) -> bool:
+    """Whatever the exception, the failing code was reading a data file of the test tree that the
+    reference reader of its format rejects (a duplicate key, a truncated document...)."""
+    if facts.primary is None or facts.is_assertion() or facts.project is None:
+        return False
+    return any(facts.project.well_formed(path) is False for path in facts.data_inputs)
 
 
 def _integrity(facts: Facts) -> bool:
@@ -89,8 +108,8 @@ def _is_parse_failure(facts: Facts) -> bool:
         return False
     if facts.words & DECODE_WORDS or facts.chain_is_a("InvalidOperation"):
         return True
-    # Whatever class a library raises it with, a conversion phrase says what happened.
-    return facts.message_says(CONVERSION)
+    # Whatever class a library raises it with, a conversion or rejection phrase says what happened.
+    return facts.message_says(CONVERSION) or facts.message_says(REJECTED_VALUE)
 
 
 def _value_from_data(facts: Facts) -> bool:
@@ -153,6 +172,8 @@ DATA_RULES: tuple[Rule, ...] = (
     Rule("raised-in-test-data", "data", 0.8, _raised_in_test_data,
          because("a data file of the test tree that the code executes (a template) is wrong")),
     Rule("value-from-data-file", "data", 0.8, _value_from_data, _explain_value),
+    Rule("malformed-data-input", "data", 0.8, _malformed_data_input,
+         because("the failing code was reading a data file that its format's reference reader rejects")),
     Rule("unparsable-value", "data", 0.75, _unparsable_value,
          because("a value read from test data could not be parsed")),
 )

@@ -14,7 +14,7 @@ import re
 
 from pytest_orchestra.triage.rules.facts import Facts, because, in_test_tree, path_has, path_parts, rx
 from pytest_orchestra.triage.rules.rule import Rule
-from pytest_orchestra.triage.rules.vocabulary import VERSION_REQUIREMENT, says_version_in_type
+from pytest_orchestra.triage.rules.vocabulary import MISSING_DEPENDENCY, VERSION_REQUIREMENT, says_version_in_type
 
 MISSING_MODULE = re.compile(r"No module named '([^']+)'")
 CANNOT_IMPORT = re.compile(r"cannot import name '[^']+' from '([^']+)'")
@@ -188,6 +188,9 @@ ENVIRONMENT_RULES: tuple[Rule, ...] = (
          because("the test imports a module of the project that does not exist")),
     Rule("missing-module", "environment", 0.9, _missing_third_party_module,
          because("a third-party module is not installed")),
+    Rule("missing-dependency", "environment", 0.8,
+         lambda f: f.message_says(MISSING_DEPENDENCY) and not f.is_assertion(),
+         because("an optional dependency or extra is not installed")),
     Rule("shared-library", "environment", 0.9,
          lambda f: f.chain_is_a("ImportError", "OSError") and f.says(SHARED_LIBRARY),
          because("a shared library is missing")),

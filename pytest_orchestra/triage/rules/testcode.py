@@ -30,11 +30,14 @@ PYTEST_USAGE = re.compile(
     r"|'yield' keyword is allowed in fixtures|The requested fixture has no parameter"
     r"|Unknown pytest\.mark\.|got an unexpected keyword argument '(match|scope|params|ids|autouse)'"
     r"|duplicate '[^']+' in parametrize|is not a valid fixture|fixture .* is being applied more than once"
+    r"|fixture function has more than one 'yield'|fixture function did not yield a value"
+    r"|yield_fixture|async def functions are not natively supported|Cannot apply @pytest\.mark"
 )
 CALL_SIGNATURE = rx(
     r"unexpected keyword argument|missing \d+ required (positional|keyword-only) argument"
     r"|takes (from )?\d+ (to \d+ )?positional arguments? but \d+ (were|was) given"
     r"|takes no (keyword )?arguments|got multiple values for argument|object is not callable"
+    r"|is an invalid keyword argument|positional argument follows|required positional argument"
 )
 OPERAND_TYPES = rx(
     r"unsupported operand type|can only concatenate|not supported between instances of"
@@ -43,7 +46,7 @@ OPERAND_TYPES = rx(
     r"|unhashable type|argument of type .* is not iterable|object of type .* has no len"
     r"|indices must be integers|can't convert .* object to|object does not support item assignment"
 )
-UNPACKING = rx(r"not enough values to unpack|too many values to unpack")
+UNPACKING = rx(r"not enough values to unpack|too many values to unpack|cannot unpack non-iterable")
 CANNOT_IMPORT = re.compile(r"cannot import name '[^']+' from '([^']+)'")
 NONE_VALUE = re.compile(r"'NoneType'|NoneType\b")
 NONE_ATTRIBUTE = re.compile(r"'NoneType' object has no attribute")
@@ -92,7 +95,9 @@ def _own_type_error(facts: Facts, pattern: re.Pattern[str]) -> bool:
 
 
 def _unpacking_in_test(facts: Facts) -> bool:
-    return facts.is_a("ValueError") and facts.raised_by_test_code() and bool(UNPACKING.search(facts.message_line()))
+    line = facts.message_line()
+    return (facts.is_a("ValueError", "TypeError") and facts.raised_by_test_code() and bool(UNPACKING.search(line))
+            and not NONE_VALUE.search(line))
 
 
 def _cannot_import_project_name(facts: Facts) -> bool:
@@ -108,7 +113,9 @@ def _typo_on_test_line(facts: Facts, name: str, *, as_attribute: bool) -> bool:
     nor any data file of the test tree mentions it: the test misspelled it."""
     if facts.project is None or not name:
         return False
-    written = (rf"\.{re.escape(name)}\b" if as_attribute else rf"""['"]{re.escape(name)}['"]""")
+    # An attribute access (``.ownr``) or a subscript (``["tabel"]``): an argument passed to the
+    # product (``tax(10, "ch")``) is the product's to handle.
+    written = (rf"\.{re.escape(name)}\b" if as_attribute else rf"""\[\s*['"]{re.escape(name)}['"]\s*\]""")
     lines = [frame.line for frame in facts.frames if frame.kind in TEST_KINDS and frame.line]
     if not any(re.search(written, line) for line in lines):
         return False

@@ -115,6 +115,7 @@ VERSION_REQUIREMENT = rx(
     r"|\bversion\b[^\n]{0,40}\b(is )?(required|not supported|unsupported|too old|too new|not compatible)"
     r"|\b(incompatible|unsupported|wrong|mismatched) (\w+ )?versions?\b|\bversion (mismatch|conflict)"
     r"|\b(found|installed|have|has|got) (version )?v?\d+(\.\d+)+[^\n]{0,30}\b(need|needs|required|requires|expected)"
+    r"|[<>=]=? ?v?\d+(\.\d+)*[^\n]{0,60}\b(found|installed|have|has|got) [\w.-]+ v?\d+(\.\d+)+"
     r"|\bunsupported python\b|\bpython \d\.\d+ or (newer|later|above)"
 )
 #: Type-name words that name an unmet version requirement (with the word "version" or "requirement").
@@ -140,3 +141,16 @@ CONVERSION = rx(
 )
 #: ``'value'`` in a message (the first quoted value is usually the offending one).
 QUOTED_VALUE = re.compile(r"""['"]([^'"\n]{1,80})['"]""")
+
+#: An optional dependency or extra that is not installed, as libraries say it.
+MISSING_DEPENDENCY = rx(
+    r"\bmissing (optional )?dependenc(y|ies)\b|\boptional dependenc(y|ies)\b"
+    r"|\b(requires?|needs?) the [\w.-]+ (package|module|library|extra)\b|\bpip install [\w.\[\]-]+"
+    r"|\binstall [\w.\[\]-]+ to (use|enable)\b|\bsupport requires\b"
+)
+#: A value, key or token the code rejected (a validation or parse error in its own words).
+REJECTED_VALUE = rx(
+    r"^\s*(invalid|unknown|unrecognized|unrecognised|unsupported|unexpected|illegal|malformed|bad)\b"
+    r"|\b(invalid|unknown|unrecognized|unrecognised|unsupported|illegal|malformed) ['\"]?[\w.-]+['\"]?\s*[:=]"
+    r"|\bnot a valid\b|\bcould not be (parsed|interpreted|understood)\b"
+)
