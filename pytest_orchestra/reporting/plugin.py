@@ -248,8 +248,20 @@ class RunRecorder:
         reports = self.settings.workflow.reports
         explicit = self.settings.report_dir
         run_dir = explicit if explicit is not None else self.settings.reports_root / run.run_id
+        trends = None
+        if self.store is not None:
+            from pytest_orchestra.history.trends import report_trends
+
+            self.store.finish_run(run)
+            trends = report_trends(self.store, run, runs=self.settings.history.trend_runs)
+            if trends is not None:
+                result.sections["trends"] = trends.as_dict()
         try:
             paths = write_reports(result, run_dir, redactor=self.redactor)
+            if trends is not None:
+                from pytest_orchestra.history.render import write_trends_svg
+
+                write_trends_svg(trends, run_dir, redactor=self.redactor)
             if explicit is None:
                 update_latest(self.settings.reports_root, run_dir)
                 prune_reports(self.settings.reports_root, reports.keep)
@@ -257,7 +269,6 @@ class RunRecorder:
             self._warn(f"orchestra: could not write reports to {run_dir}: {exc}")
             paths = None
         if self.store is not None:
-            self.store.finish_run(run)
             self.store.prune(self.settings.history.keep_runs)
             self.store.close()
         if paths is None:
