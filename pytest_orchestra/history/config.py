@@ -75,6 +75,14 @@ class HistorySettings:
     #: Shared databases found unusable in this session: URL -> why. Asked once per session.
     unusable: Dict[str, str] = field(default_factory=dict)
 
+    @property
+    def local_shown(self) -> str:
+        """The local file as messages name it: relative to the current folder when inside it."""
+        try:
+            return self.local_path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except (ValueError, OSError):
+            return str(self.local_path)
+
 
 def history_settings(
     section: Optional[Mapping[str, Any]],

@@ -62,7 +62,7 @@ def open_shared(history: HistorySettings, *, warn: Warn, then: str = _TAIL_READI
         return PostgresHistoryStore.open(url, timeout=history.timeout, on_failure=failed_while_reading)
     except HistoryUnavailable as error:
         history.unusable[url.url] = str(error)
-        warn(f"orchestra: {unavailable_line(url, error)}; {then.format(local=history.local_path)}")
+        warn(f"orchestra: {unavailable_line(url, error)}; {then.format(local=history.local_shown)}")
         return None
 
 
@@ -87,10 +87,14 @@ def planning_key(config: Any, settings: Any) -> Optional[str]:
 
     The run group: every shard of a pipeline, and a retried shard, plan from the
     figures the first one read, while the others write new ones. Without a group,
-    the xdist session when the history is shared (other machines write to it while
-    this session's workers collect); else None (read as they are).
+    the xdist session (other machines write to the database while this session's
+    workers collect). Only for a shared history: a local file is written by this
+    session alone, after its workers planned, so it is read as it is (and workers
+    never write to it).
     """
     history: HistorySettings = settings.history
+    if history.url is None:
+        return None
     if history.group:
         return history.group
     workerinput = getattr(config, "workerinput", None)

@@ -109,10 +109,10 @@ class FallbackHistoryStore:
         self._settings.unusable[url.url] = reason
         if self._uploading:
             self._warn(f"orchestra: history database {url.shown} failed while uploading runs of an earlier outage "
-                       f"({reason}); they stay in {self._settings.local_path} for a later run")
+                       f"({reason}); they stay in {self._settings.local_shown} for a later run")
         else:
             self._warn(f"orchestra: history database {url.shown} failed ({reason}); this run's records go to "
-                       f"{self._settings.local_path} and are uploaded by the next run that reaches it")
+                       f"{self._settings.local_shown} and are uploaded by the next run that reaches it")
 
     # -- reading ----------------------------------------------------------------------------
 

@@ -73,7 +73,10 @@ class CallThread:
 
     def _serve(self) -> None:
         while True:
-            function, outcome, done = self._calls.get()
+            call = self._calls.get()
+            if call is None:
+                return
+            function, outcome, done = call
             try:
                 outcome.append((True, function()))
             except BaseException as error:  # handed to the caller, who decides
@@ -90,6 +93,10 @@ class CallThread:
         if not succeeded:
             raise value
         return value  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        """Let the thread end once it is done with what it has (a hung call keeps it)."""
+        self._calls.put(None)
 
 
 def describe_error(error: BaseException, timeout: float) -> str:
@@ -153,8 +160,10 @@ class PostgresHistoryStore(SqlHistoryStore):
         try:
             connection = calls.call(connect, timeout + 1)
         except pgschema.SchemaRefused as refused:
+            calls.stop()
             raise HistoryUnavailable(str(refused), "schema") from None
         except (psycopg.Error, OSError, _Deadline) as error:
+            calls.stop()  # a hung connect keeps its thread; it ends with the process
             raise HistoryUnavailable(describe_error(error, timeout), failure_kind(error)) from None
         return cls(target, connection, calls, timeout, on_failure)
 
@@ -189,9 +198,12 @@ class PostgresHistoryStore(SqlHistoryStore):
         return bool(query("SELECT pg_try_advisory_xact_lock(?)", (pgschema.PRUNE_LOCK,))[0][0])
 
     def _median_durations(self, query: Query, limit_runs: int, exclude_group: Optional[str]) -> dict:
+        # "= ANY(ARRAY(...))", not "IN (...)": with IN the planner may hash-join a scan of the
+        # whole table (300 ms at a million rows) instead of reading the runs' rows by index (8 ms).
         rows = query(
             "SELECT nodeid, percentile_cont(0.5) WITHIN GROUP (ORDER BY duration) FROM tests"
-            f" WHERE outcome != 'skipped' AND run_id IN ({self._complete_runs_sql(exclude_group)}) GROUP BY nodeid",
+            f" WHERE outcome != 'skipped' AND run_id = ANY(ARRAY({self._complete_runs_sql(exclude_group)}))"
+            " GROUP BY nodeid",
             self._complete_runs_values(limit_runs, exclude_group),
         )
         return {str(nodeid): float(median) for nodeid, median in rows}
@@ -246,6 +258,7 @@ class PostgresHistoryStore(SqlHistoryStore):
                 self._calls.call(connection.close, self.timeout)
             except (psycopg.Error, OSError, _Deadline):  # pragma: no cover - closing a broken connection
                 pass
+        self._calls.stop()
 
     def __enter__(self) -> PostgresHistoryStore:
         return self

@@ -239,7 +239,8 @@ class SqlHistoryStore(TrendQueries):
         if not rows:
             figures = self._median_durations(query, limit_runs, group)
             query("INSERT INTO group_durations (run_group, created, durations) VALUES (?, ?, ?)"
-                  " ON CONFLICT (run_group) DO NOTHING", (group, time.time(), json.dumps(figures)))
+                  " ON CONFLICT (run_group) DO NOTHING", (group, time.time(), json.dumps(figures, separators=(",", ":"))))
+            # Another shard may have pinned its reading first: that one counts.
             rows = query(select, (group,))
         return {str(nodeid): float(seconds) for nodeid, seconds in json.loads(rows[0][0]).items()}
 

@@ -99,8 +99,7 @@ def test_a_database_that_is_down_costs_one_line_and_the_next_run_uploads_exactly
         f"orchestra: history database {parse_history_url(history_url, 'x').shown} (ORCHESTRA_HISTORY_URL) is "
         "unreachable (Connection refused); this run's records go to .orchestra/history.db and are uploaded by the "
         "next run that reaches it"
-    ] or warnings[0].startswith(f"orchestra: history database {parse_history_url(history_url, 'x').shown}")
-    assert len(warnings) == 1
+    ]
     assert history_server.password not in down.stdout.str()
     outage_run = latest_summary(pytester.path)["run"]["run_id"]
     assert pytester.runpytest().ret == 1
@@ -134,12 +133,15 @@ def test_a_database_stopped_mid_run_and_restarted_loses_nothing(
         def test_the_database_goes_down():
             pid = int(os.environ["HISTORY_SERVER_PID"])
             os.kill(pid, signal.SIGINT)
-            for _ in range(500):
+            for _ in range(500):  # gone, or a zombie until the test process reaps it
                 try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
+                    with open(f"/proc/{pid}/stat") as stat:
+                        if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                            return
+                except OSError:
                     return
                 time.sleep(0.01)
+            raise AssertionError("the server did not stop")
 
         @pytest.mark.parametrize("n", range(20))
         def test_after(n):

@@ -28,6 +28,12 @@ from tests.pghistory import history_server, history_url  # noqa: F401
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def in_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run where the history lives, as the plugin does: messages name .orchestra/history.db."""
+    monkeypatch.chdir(tmp_path)
+
+
 class Session:
     """What open_history needs of the session's settings."""
 
@@ -100,12 +106,11 @@ def test_a_database_that_is_down_refused_or_slow_costs_one_line_each(
     assert warnings == [
         f"orchestra: history database {refused.history.url.shown} (ORCHESTRA_HISTORY_URL) refused the credentials "  # type: ignore[union-attr]
         '(password authentication failed for user "orchestra"; the password comes from the URL or PGPASSWORD); '
-        f"this session reads {tmp_path}/.orchestra/history.db instead",
+        "this session reads .orchestra/history.db instead",
         "orchestra: history database postgresql://qa:***@127.0.0.1:1/history (ORCHESTRA_HISTORY_URL) is unreachable "
-        f"(Connection refused); this session reads {tmp_path}/.orchestra/history.db instead",
+        "(Connection refused); this session reads .orchestra/history.db instead",
         f"orchestra: history database {missing.history.url.shown} (ORCHESTRA_HISTORY_URL) has a setting libpq "  # type: ignore[union-attr]
-        f'rejects (database "no_such_database" does not exist); this session reads {tmp_path}/.orchestra/history.db '
-        "instead",
+        f'rejects (database "no_such_database" does not exist); this session reads .orchestra/history.db instead',
     ]
     assert not any("wrong-password-1" in line or history_server.password in line for line in warnings)
 
@@ -141,7 +146,7 @@ def test_a_newer_schema_is_refused_in_one_line(tmp_path: Path, history_server: T
     assert warnings == [
         f"orchestra: history database {mask_url(history_url)} (ORCHESTRA_HISTORY_URL) was written by a newer "
         "pytest-orchestra (schema version 9, this one uses 4); "
-        f"this session reads {tmp_path}/.orchestra/history.db instead"
+        "this session reads .orchestra/history.db instead"
     ]
     assert history_server.query("SELECT count(*) FROM runs", dbname=dbname) == [(0,)]  # nothing dropped
 
@@ -233,7 +238,7 @@ def test_a_failure_mid_run_moves_the_run_to_the_local_file_and_the_next_run_uplo
     finally:
         history_server.restart()
     assert len(warnings) == 1 and warnings[0].startswith(f"orchestra: history database {mask_url(history_url)} failed (")
-    assert warnings[0].endswith(f"this run's records go to {session.history.local_path} and are uploaded by the "
+    assert warnings[0].endswith("this run's records go to .orchestra/history.db and are uploaded by the "
                                 "next run that reaches it")
     assert Spool(session.history.spool_dir).pending(session.history.url.identity) == ["r1"]  # type: ignore[union-attr]
 
@@ -286,7 +291,7 @@ def test_readers_during_an_outage_read_the_local_file(tmp_path: Path) -> None:
     warnings: List[str] = []
     with open_history(session, warn=warnings.append) as reader:
         assert [run.run_id for run in reader.runs()] == ["local"]
-    assert warnings[0].endswith(f"this session reads {session.history.local_path} instead")
+    assert warnings[0].endswith("this session reads .orchestra/history.db instead")
 
 
 def test_without_a_url_readers_get_nothing_until_the_file_exists(tmp_path: Path) -> None:
@@ -297,15 +302,31 @@ def test_without_a_url_readers_get_nothing_until_the_file_exists(tmp_path: Path)
     assert session.history.keep_runs == 500
 
 
-def test_the_planning_key_is_the_group_or_a_shared_historys_xdist_session(tmp_path: Path) -> None:
+def test_the_planning_key_is_the_group_or_the_xdist_session_of_a_shared_history(tmp_path: Path) -> None:
     class Worker:
         workerinput = {"testrunuid": "abc123"}
 
-    grouped = Session(history_settings(None, base_dir=tmp_path, local_keep_runs=5, environ={}, group="pipe-9"))
-    local = Session(history_settings(None, base_dir=tmp_path, local_keep_runs=5, environ={}))
+    shared_env = {"ORCHESTRA_HISTORY_URL": "postgresql://qa@h/db"}
+    grouped = Session(history_settings(None, base_dir=tmp_path, local_keep_runs=5, environ=shared_env, group="pipe-9"))
+    local = Session(history_settings(None, base_dir=tmp_path, local_keep_runs=5, environ={}, group="pipe-9"))
     shared = settings_for(tmp_path, "postgresql://qa@h/db")
     assert planning_key(Worker(), grouped) == "pipe-9"
-    assert planning_key(Worker(), local) is None
+    assert planning_key(Worker(), local) is None  # a local file is never written by workers
     assert planning_key(Worker(), shared) == "xdist-abc123"
     assert planning_key(object(), shared) is None
     assert shared.history.keep_runs == 5000
+
+
+def test_closed_stores_leave_no_thread_behind(history_url: str) -> None:
+    import threading
+
+    def ours() -> int:
+        return sum(1 for thread in threading.enumerate() if thread.name == "orchestra-history")
+
+    before = ours()
+    for _ in range(3):
+        PostgresHistoryStore.open(parse_history_url(history_url, "x"), timeout=10, on_failure=print).close()
+    deadline = time.monotonic() + 5
+    while ours() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ours() == before
