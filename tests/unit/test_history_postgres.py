@@ -330,3 +330,41 @@ def test_closed_stores_leave_no_thread_behind(history_url: str) -> None:
     while ours() > before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert ours() == before
+
+
+READS = [
+    lambda s: s.get_run("r"), lambda s: s.get_run("g"), lambda s: s.runs(branch="main"),
+    lambda s: s.last_run(branch="main", shard="1/1"), lambda s: s.group_runs("g"), lambda s: s.recent_groups(),
+    lambda s: s.summaries(["r"]), lambda s: s.known_runs(["r"]), lambda s: s.tests("r"), lambda s: s.outcomes("g"),
+    lambda s: s.test_history("t::a"), lambda s: s.durations(), lambda s: s.flakiest(["r"]), lambda s: s.slowest(["r"]),
+    lambda s: s.results(["r"], ["t::a"]), lambda s: s.labelled_failures(), lambda s: s.schema_version(),
+]
+
+
+def test_during_an_outage_the_recorders_store_reads_what_the_local_file_holds(tmp_path: Path) -> None:
+    session = settings_for(tmp_path, "postgresql://qa:pw@127.0.0.1:1/history")
+    warnings: List[str] = []
+    with open_history(session, warn=warnings.append, record=True) as store:
+        store.begin_run(RunRecord(run_id="r", started=1.0, branch="main", run_group="g", shard="1/1"))
+        store.add_tests("r", [TestRecord("t::a", "failed", category="product", message="no", flaky=True),
+                              TestRecord("t::b", "passed", duration=2.0)])
+        store.finish_run(RunRecord(run_id="r", started=1.0, ended=3.0, status="complete", branch="main",
+                                   run_group="g", shard="1/1"))
+        assert store.import_run(RunRecord(run_id="other", started=0.5, status="complete"), []) == 0
+        assert store.prune(1) == 0  # the local file keeps reports.history_runs (500)
+        with HistoryStore.open(session.history.local_path) as local:
+            for read in READS:
+                assert read(store) == read(local)
+        assert store.location == session.history.url.shown  # type: ignore[union-attr]
+    assert len(warnings) == 1
+
+
+def test_the_null_store_keeps_and_reads_nothing() -> None:
+    null = NullHistoryStore()
+    null.begin_run(RunRecord(run_id="r", started=1.0))
+    null.add_tests("r", records(1))
+    null.finish_run(RunRecord(run_id="r", started=1.0))
+    assert null.import_run(RunRecord(run_id="r", started=1.0), []) == 0 and null.prune(0) == 0
+    assert all(read(null) in (None, [], {}, 0) for read in READS)
+    with NullHistoryStore.unusable(Path("x.db"), "why", print) as store:
+        assert store.location == "x.db"
