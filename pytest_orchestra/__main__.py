@@ -17,6 +17,7 @@ COMMANDS: Dict[str, str] = {
     "data": "pytest_orchestra.data.cli:main",
     "merge": "pytest_orchestra.reporting.merge:main",
     "map": "pytest_orchestra.selection.cli:main",
+    "history": "pytest_orchestra.history.cli:main",
 }
 
 

@@ -73,6 +73,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     from pytest_orchestra.selection.options import addoption as add_selection_options
 
     add_selection_options(group)
+    from pytest_orchestra.history.options import addoption as add_history_options
+
+    add_history_options(group)
     from pytest_orchestra.data.plugin import add_options as add_data_options
 
     add_data_options(parser)

@@ -131,6 +131,12 @@ class RunRecord:
     code_state: Optional[str] = None
     #: The working-tree changes behind ``code_state``, as JSON (path -> blob id); None when clean.
     code_changes: Optional[str] = None
+    #: The logical run this one is part of: a CI pipeline whose shards and jobs are one run
+    #: (``--orchestra-run-group``, else the CI's pipeline id); None outside a pipeline.
+    run_group: Optional[str] = None
+    #: Which part of its group this run is (``2/4``, with the CI job's name where the CI gives
+    #: one); a later run of the same group and shard (a retried job) replaces it in the group.
+    shard: Optional[str] = None
 
 
 @plainclass

@@ -7,6 +7,7 @@ from typing import Any, Mapping, Optional
 
 import pytest
 
+from pytest_orchestra.history.config import HistorySettings
 from pytest_orchestra.plainclass import plainclass
 from pytest_orchestra.redaction import Redactor
 from pytest_orchestra.workflow import GatesSpec, Workflow, WorkflowError, load_workflow
@@ -29,6 +30,8 @@ class OrchestraSettings:
     gates: Optional[GatesSpec]
     #: Masks the session's secrets in everything written (reports, history, sinks).
     redactor: Redactor
+    #: Where run history is kept (the local file, or a shared database) and this run's group.
+    history: HistorySettings
 
     @property
     def history_path(self) -> Path:
@@ -67,14 +70,19 @@ def load_settings(config: pytest.Config) -> OrchestraSettings:
     if config.getoption("collectonly") or config.getoption("orchestra_shard_plan"):
         records = False
     report_dir = config.getoption("orchestra_report_dir")
+    redactor = Redactor.from_environ()
+    base_dir = rootdir / workflow.reports.dir
+    from pytest_orchestra.history.options import session_history_settings
+
     return OrchestraSettings(
         rootdir=rootdir,
         workflow=workflow,
         records=records,
-        base_dir=rootdir / workflow.reports.dir,
+        base_dir=base_dir,
         report_dir=Path(config.invocation_params.dir, report_dir) if report_dir else None,
         gates=gates,
-        redactor=Redactor.from_environ(),
+        redactor=redactor,
+        history=session_history_settings(config, workflow, base_dir, redactor),
     )
 
 

@@ -32,6 +32,8 @@ class Problem:
 
     label: str  # tag in the moved-aside name: "corrupt" or "v<version>"
     finding: str  # completes "history database <path> ..."
+    #: False for a newer pytest-orchestra's file: refused, and left where it is.
+    move: bool = True
 
     @classmethod
     def corrupt(cls, reason: str) -> Problem:
@@ -41,16 +43,13 @@ class Problem:
     def version(cls, found: int) -> Problem:
         current = schema.SCHEMA_VERSION
         if found > current:
-            finding = (
-                f"was written by a newer pytest-orchestra "
-                f"(schema version {found}, this one uses {current})"
-            )
-        else:
-            finding = (
-                f"has an older schema (version {found}, "
-                f"this pytest-orchestra uses {current})"
-            )
-        return cls(f"v{found}", finding)
+            return cls(f"v{found}", newer_schema_finding(found, current), move=False)
+        return cls(f"v{found}", f"has an older schema (version {found}, this pytest-orchestra uses {current})")
+
+
+def newer_schema_finding(found: int, current: int) -> str:
+    """Completes "history database <where> ...", for both backends."""
+    return f"was written by a newer pytest-orchestra (schema version {found}, this one uses {current})"
 
 
 #: The first bytes of every SQLite 3 database file.
@@ -103,6 +102,10 @@ def inspect(connection: sqlite3.Connection) -> Optional[Problem]:
     return None
 
 
+#: The first version with the ``schema_version`` ledger table.
+LEDGER_SINCE = 4
+
+
 def _can_migrate(version: int) -> bool:
     return all(step in schema.MIGRATIONS for step in range(version, schema.SCHEMA_VERSION))
 
@@ -118,6 +121,8 @@ def migrate(connection: sqlite3.Connection) -> int:
         for step in range(found, schema.SCHEMA_VERSION):
             for statement in schema.MIGRATIONS[step]:
                 connection.execute(statement)
+            if step + 1 >= LEDGER_SINCE:
+                schema.record_version(connection, step + 1)
         if found < schema.SCHEMA_VERSION:
             connection.execute(f"PRAGMA user_version = {int(schema.SCHEMA_VERSION)}")
     return found

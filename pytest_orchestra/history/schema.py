@@ -1,63 +1,46 @@
-"""Table layout of the history database and the mapping between rows and records.
+"""Table layout of the SQLite history file, its migrations, and its inserts.
 
-The layout is versioned with ``PRAGMA user_version``; any change to the tables
-below must bump :data:`SCHEMA_VERSION` and add the statements that bring the
-previous version up to it to :data:`MIGRATIONS`, so an older database is
-migrated in place: a team's history is a ledger worth keeping.
+The layout is versioned with ``PRAGMA user_version`` (read on every open, for
+nothing) and, from version 4, ledgered in the ``schema_version`` table (when
+each version was reached, and by which pytest-orchestra). Any change to the
+tables below must bump :data:`SCHEMA_VERSION` and add the statements that
+bring the previous version up to it to :data:`MIGRATIONS`, so an older
+database is migrated in place: a team's history is a ledger worth keeping.
+The PostgreSQL backend shares the version numbers (see ``pgschema``).
 """
 
 from __future__ import annotations
 
-import functools
-import json
 import sqlite3
-from typing import Dict, List, Optional, Sequence, Tuple
+import time
+from typing import Dict, List, Sequence, Tuple
 
-from pytest_orchestra.records import RunRecord, TestRecord
-
-SCHEMA_VERSION: int = 3
-
-# "commit" and "trigger" are SQL keywords, hence the longer column names.
-RUN_COLUMNS: Tuple[str, ...] = (
-    "run_id",
-    "started",
-    "ended",
-    "status",
-    "git_commit",
-    "branch",
-    "triggered_by",
-    "exit_status",
-    "workers",
-    "success_rate",
-    "gate_passed",
-    "host",
-    "pid",
-    "args",
-    "plan",
-    "rerun_of",
-    "code_state",
-    "code_changes",
+from pytest_orchestra.history.rows import (
+    EMPTY_MARKERS,
+    EMPTY_MATRIX,
+    RUN_COLUMNS,
+    TEST_COLUMNS,
+    encode_markers,
+    encode_matrix,
+    encode_test,
 )
+from pytest_orchestra.records import TestRecord
 
-TEST_COLUMNS: Tuple[str, ...] = (
-    "run_id",
-    "nodeid",
-    "outcome",
-    "phase",
-    "duration",
-    "start",
-    "attempts",
-    "category",
-    "app",
-    "matrix",
-    "markers",
-    "message",
-    "location_file",
-    "location_line",
-    "worker",
-    "flaky",
-    "quarantined",
-    "fingerprint",
+SCHEMA_VERSION: int = 4
+
+#: Tables and indexes added in version 4, shared by creation and the migration.
+_VERSION_4_OBJECTS: Tuple[str, ...] = (
+    # One row per version the file reached: when, and which pytest-orchestra took it there.
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied REAL NOT NULL,"
+    " tool TEXT NOT NULL)",
+    # The durations every shard of one run group plans with: the first shard's reading.
+    "CREATE TABLE IF NOT EXISTS group_durations (run_group TEXT PRIMARY KEY, created REAL NOT NULL,"
+    " durations TEXT NOT NULL)",
+    # The last complete run on a branch (no_regression, trends), and a group's runs.
+    "CREATE INDEX IF NOT EXISTS runs_branch ON runs(branch, status, started)",
+    "CREATE INDEX IF NOT EXISTS runs_group ON runs(run_group)",
+    # The flaky results of recent runs (trends): few rows, so a small partial index.
+    "CREATE INDEX IF NOT EXISTS tests_flaky ON tests(run_id) WHERE flaky = 1",
 )
 
 CREATE_STATEMENTS: Tuple[str, ...] = (
@@ -80,7 +63,10 @@ CREATE_STATEMENTS: Tuple[str, ...] = (
         plan TEXT,
         rerun_of TEXT,
         code_state TEXT,
-        code_changes TEXT
+        code_changes TEXT,
+        run_group TEXT,
+        shard TEXT,
+        summary TEXT
     )
     """,
     "CREATE INDEX IF NOT EXISTS runs_started ON runs(started)",
@@ -109,7 +95,7 @@ CREATE_STATEMENTS: Tuple[str, ...] = (
     """,
     "CREATE INDEX IF NOT EXISTS tests_run_id ON tests(run_id)",
     "CREATE INDEX IF NOT EXISTS tests_nodeid ON tests(nodeid)",
-)
+) + _VERSION_4_OBJECTS
 
 #: Statements bringing a database of version N up to N + 1, run in one write transaction.
 MIGRATIONS: Dict[int, Tuple[str, ...]] = {
@@ -125,16 +111,22 @@ MIGRATIONS: Dict[int, Tuple[str, ...]] = {
         "ALTER TABLE runs ADD COLUMN code_changes TEXT",
         "ALTER TABLE tests ADD COLUMN fingerprint TEXT",
     ),
+    # 4: run groups (a pipeline's shards are one run), each run's counts for trends,
+    # the version ledger, pinned shard durations, and indexes for the per-session reads.
+    3: (
+        "ALTER TABLE runs ADD COLUMN run_group TEXT",
+        "ALTER TABLE runs ADD COLUMN shard TEXT",
+        "ALTER TABLE runs ADD COLUMN summary TEXT",
+    ) + _VERSION_4_OBJECTS,
 }
 
 #: What a healthy database must hold, checked cheaply on every open.
 EXPECTED_TABLES: Dict[str, Tuple[str, ...]] = {
-    "runs": RUN_COLUMNS,
+    "runs": RUN_COLUMNS + ("summary",),
     "tests": ("id",) + TEST_COLUMNS,
+    "schema_version": ("version", "applied", "tool"),
+    "group_durations": ("run_group", "created", "durations"),
 }
-
-RUN_SELECT = "SELECT " + ", ".join(f"runs.{name}" for name in RUN_COLUMNS) + " FROM runs"
-TEST_FIELDS = ", ".join(f"tests.{name}" for name in TEST_COLUMNS)
 
 INSERT_RUN = (
     f"INSERT OR REPLACE INTO runs ({', '.join(RUN_COLUMNS)}) "
@@ -146,84 +138,26 @@ INSERT_TEST = (
 )
 
 
+def tool_version() -> str:
+    """``pytest-orchestra X``, for the version ledger."""
+    from pytest_orchestra.workflow.sections import orchestra_version
+
+    return f"pytest-orchestra {orchestra_version()}"
+
+
 def create_schema(connection: sqlite3.Connection) -> None:
     """Create the tables inside the caller's write transaction."""
     for statement in CREATE_STATEMENTS:
         connection.execute(statement)
+    record_version(connection, SCHEMA_VERSION)
     # PRAGMA does not take parameters; the value is our own integer.
     connection.execute(f"PRAGMA user_version = {int(SCHEMA_VERSION)}")
 
 
-def encode_run(run: RunRecord) -> Tuple[object, ...]:
-    gate = None if run.gate_passed is None else int(bool(run.gate_passed))
-    return (
-        run.run_id,
-        run.started,
-        run.ended,
-        run.status,
-        run.commit,
-        run.branch,
-        run.trigger,
-        run.exit_status,
-        run.workers,
-        run.success_rate,
-        gate,
-        run.host,
-        run.pid,
-        run.args,
-        run.plan,
-        run.rerun_of,
-        run.code_state,
-        run.code_changes,
-    )
-
-
-def decode_run(row: Sequence[object]) -> RunRecord:
-    (run_id, started, ended, status, commit, branch, trigger, exit_status,
-     workers, rate, gate, host, pid, args, plan, rerun_of, code_state, code_changes) = row
-    return RunRecord(
-        run_id=str(run_id),
-        started=float(started),  # type: ignore[arg-type]
-        ended=None if ended is None else float(ended),  # type: ignore[arg-type]
-        status=str(status),
-        commit=_optional_text(commit),
-        branch=_optional_text(branch),
-        trigger=str(trigger),
-        exit_status=None if exit_status is None else int(exit_status),  # type: ignore[call-overload]
-        workers=int(workers),  # type: ignore[call-overload]
-        success_rate=None if rate is None else float(rate),  # type: ignore[arg-type]
-        gate_passed=None if gate is None else bool(gate),
-        host=str(host),
-        pid=int(pid),  # type: ignore[call-overload]
-        args=str(args),
-        plan=_optional_text(plan),
-        rerun_of=_optional_text(rerun_of),
-        code_state=_optional_text(code_state),
-        code_changes=_optional_text(code_changes),
-    )
-
-
-def encode_test(run_id: str, test: TestRecord) -> Tuple[object, ...]:
-    location_file, location_line = test.location if test.location else (None, None)
-    return (
-        run_id,
-        test.nodeid,
-        test.outcome,
-        test.phase,
-        test.duration,
-        test.start,
-        test.attempts,
-        test.category,
-        test.app,
-        _encode_matrix(tuple(test.matrix.items())),
-        _encode_markers(tuple(test.markers)),
-        test.message,
-        location_file,
-        location_line,
-        test.worker,
-        int(test.flaky),
-        int(test.quarantined),
-        test.fingerprint,
+def record_version(connection: sqlite3.Connection, version: int) -> None:
+    connection.execute(
+        "INSERT OR REPLACE INTO schema_version (version, applied, tool) VALUES (?, ?, ?)",
+        (version, time.time(), tool_version()),
     )
 
 
@@ -282,8 +216,8 @@ def test_insert_batches(run_id: str, tests: Sequence[TestRecord]) -> List[Tuple[
                 test.duration,
                 test.start,
                 test.attempts,
-                _encode_matrix(tuple(matrix.items())) if matrix else _EMPTY_MATRIX,
-                _encode_markers(tuple(markers)) if markers else _EMPTY_MARKERS,
+                encode_matrix(tuple(matrix.items())) if matrix else EMPTY_MATRIX,
+                encode_markers(tuple(markers)) if markers else EMPTY_MARKERS,
                 test.message,
                 1 if test.flaky else 0,
                 1 if test.quarantined else 0,
@@ -297,66 +231,3 @@ def test_insert_batches(run_id: str, tests: Sequence[TestRecord]) -> List[Tuple[
             batches.append((statement, rows))
         rows.append(row)
     return batches
-
-
-def decode_test(row: Sequence[object]) -> TestRecord:
-    (_run_id, nodeid, outcome, phase, duration, start, attempts, category, app,
-     matrix, markers, message, location_file, location_line, worker, flaky, quarantined, fingerprint) = row
-    location: Optional[Tuple[str, int]] = None
-    if location_file is not None:
-        line = 0 if location_line is None else int(location_line)  # type: ignore[call-overload]
-        location = (str(location_file), line)
-    return TestRecord(
-        nodeid=str(nodeid),
-        outcome=str(outcome),
-        phase=str(phase),
-        duration=float(duration),  # type: ignore[arg-type]
-        start=float(start),  # type: ignore[arg-type]
-        attempts=int(attempts),  # type: ignore[call-overload]
-        category=_optional_text(category),
-        app=_optional_text(app),
-        matrix=dict(_decode_matrix(str(matrix))),
-        markers=_decode_markers(str(markers)),
-        message=str(message),
-        location=location,
-        worker=_optional_text(worker),
-        flaky=bool(flaky),
-        quarantined=bool(quarantined),
-        fingerprint=_optional_text(fingerprint),
-    )
-
-
-# A fresh encoder per json.dumps call with options costs more than the insert
-# itself; and a run has few distinct cells and marker sets, so cache them.
-_to_json = json.JSONEncoder(ensure_ascii=False).encode
-
-
-@functools.lru_cache(maxsize=1024)
-def _encode_matrix(items: Tuple[Tuple[str, str], ...]) -> str:
-    # Key order is kept: it is the dimension order the cell is shown in.
-    return _to_json(dict(items))
-
-
-@functools.lru_cache(maxsize=1024)
-def _encode_markers(names: Tuple[str, ...]) -> str:
-    return _to_json(list(names))
-
-
-#: Most tests have neither a matrix cell nor tracked markers.
-_EMPTY_MATRIX = _to_json({})
-_EMPTY_MARKERS = _to_json([])
-
-
-@functools.lru_cache(maxsize=1024)
-def _decode_matrix(text: str) -> Tuple[Tuple[str, str], ...]:
-    # A tuple, so the cached value cannot be changed through one record's dict.
-    return tuple((str(key), str(value)) for key, value in json.loads(text).items())
-
-
-@functools.lru_cache(maxsize=1024)
-def _decode_markers(text: str) -> Tuple[str, ...]:
-    return tuple(str(name) for name in json.loads(text))
-
-
-def _optional_text(value: object) -> Optional[str]:
-    return None if value is None else str(value)

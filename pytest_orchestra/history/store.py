@@ -1,36 +1,25 @@
-"""The run history store: every pytest session appends its run and tests to one SQLite file.
+"""The SQLite history store: every pytest session appends its run and tests to one file.
 
 Only the controller process writes (the plugin keeps xdist workers away). Each
 write is one short ``BEGIN IMMEDIATE`` transaction, so two sessions in the same
 folder interleave safely, and a killed session leaves what it wrote so far.
 
 History must never break a test run: a damaged or foreign file is moved aside
-with one warning line, an unusable location gives a :class:`NullHistoryStore`,
-and a failure during the run turns the store off with one warning line.
+with one warning line, a file of a newer pytest-orchestra is left alone with
+one warning line, an unusable location gives a :class:`NullHistoryStore`, and
+a failure during the run turns the store off with one warning line.
 """
 
 from __future__ import annotations
 
-import functools
 import sqlite3
-import sys
 import threading
 from pathlib import Path
-from typing import (
-    Callable,
-    Concatenate,
-    Dict,
-    List,
-    Optional,
-    ParamSpec,
-    Sequence,
-    Tuple,
-    TypeVar,
-    Union,
-)
+from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar, Union
 
 from pytest_orchestra.history import schema
 from pytest_orchestra.history.connection import connect, use_wal, write_transaction
+from pytest_orchestra.history.null import NullHistoryStore, Warn, warn_to_stderr
 from pytest_orchestra.history.recovery import (
     Problem,
     file_identity,
@@ -39,52 +28,19 @@ from pytest_orchestra.history.recovery import (
     mark_stale_runs,
     move_aside,
 )
+from pytest_orchestra.history.rows import encode_run
+from pytest_orchestra.history.sqlstore import UPSERT_RUN, Query, SqlHistoryStore
 from pytest_orchestra.records import RunRecord, TestRecord
 
 SCHEMA_VERSION: int = schema.SCHEMA_VERSION
 
-Warn = Callable[[str], None]
-
-_Params = ParamSpec("_Params")
 _Result = TypeVar("_Result")
-
-
-def warn_to_stderr(message: str) -> None:
-    sys.stderr.write(message + "\n")
-
 
 #: Opening retries when another session moves or replaces the file under us.
 _OPEN_ATTEMPTS = 3
 
 
-def _guarded(
-    fallback: Callable[[], _Result],
-) -> Callable[
-    [Callable[Concatenate[HistoryStore, _Params], _Result]],
-    Callable[Concatenate[HistoryStore, _Params], _Result],
-]:
-    """Run a store method under the lock; a SQLite failure turns the store off instead of raising."""
-
-    def decorate(
-        method: Callable[Concatenate[HistoryStore, _Params], _Result],
-    ) -> Callable[Concatenate[HistoryStore, _Params], _Result]:
-        @functools.wraps(method)
-        def guarded(self: HistoryStore, *args: _Params.args, **kwargs: _Params.kwargs) -> _Result:
-            with self._lock:
-                if self._connection is None:
-                    return fallback()
-                try:
-                    return method(self, *args, **kwargs)
-                except sqlite3.Error as error:
-                    self._fail(error)
-                    return fallback()
-
-        return guarded
-
-    return decorate
-
-
-class HistoryStore:
+class HistoryStore(SqlHistoryStore):
     """Run and test records of past sessions, in ``.orchestra/history.db``.
 
     Get one with :meth:`open`. After :meth:`close`, or after a failure that was
@@ -100,6 +56,7 @@ class HistoryStore:
         warn: Warn,
     ) -> None:
         self.path = path
+        self.location = str(path)
         self._connection: Optional[sqlite3.Connection] = connection
         self._identity = identity
         self._warn = warn
@@ -145,6 +102,11 @@ class HistoryStore:
             except sqlite3.DatabaseError as error:
                 problem = Problem.corrupt(_reason(error))
             _close_quietly(connection)
+        if not problem.move:
+            # A newer pytest-orchestra's history is refused, never replaced: upgrading keeps it.
+            warn(f"orchestra: history database {path} {problem.finding}; left as it is and run history "
+                 "is not recorded (upgrade pytest-orchestra to use it)")
+            return NullHistoryStore(path)
         if identity is not None and file_identity(path) != identity:
             return None  # another session already replaced it: look again
         try:
@@ -163,139 +125,62 @@ class HistoryStore:
         )
         return None
 
-    # -- writing -------------------------------------------------------------
+    # -- the units of work SqlHistoryStore runs ------------------------------------------
 
-    @_guarded(lambda: None)
-    def begin_run(self, run: RunRecord) -> None:
-        """Record a run as it starts, so a killed session still leaves its run behind."""
-        with write_transaction(self._db) as db:
-            db.execute(schema.INSERT_RUN, schema.encode_run(run))
+    def _read(self, fallback: Callable[[], _Result], work: Callable[[Query], _Result]) -> _Result:
+        """Run ``work`` under the lock; a SQLite failure turns the store off instead of raising."""
+        with self._lock:
+            if self._connection is None:
+                return fallback()
+            try:
+                return work(self._query)
+            except sqlite3.Error as error:
+                self._fail(error)
+                return fallback()
 
-    @_guarded(lambda: None)
+    def _transaction(self, fallback: Callable[[], _Result], work: Callable[[Query], _Result]) -> _Result:
+        """Like :meth:`_read`, in one write transaction: committed on success, else rolled back."""
+        def in_transaction(query: Query) -> _Result:
+            with write_transaction(self._db):
+                return work(query)
+
+        return self._read(fallback, in_transaction)
+
+    def _query(self, sql: str, params: Sequence[object]) -> List[Tuple[Any, ...]]:
+        return self._db.execute(sql, params).fetchall()
+
+    # -- bulk writing ------------------------------------------------------------------
+
     def add_tests(self, run_id: str, tests: Sequence[TestRecord]) -> None:
         """Append test records in one transaction, committed before returning."""
         batches = schema.test_insert_batches(run_id, tests)
         if not batches:
             return
-        with write_transaction(self._db) as db:
+
+        def work(query: Query) -> bool:
             for statement, rows in batches:
-                db.executemany(statement, rows)
+                self._db.executemany(statement, rows)
+            return True
 
-    @_guarded(lambda: None)
-    def finish_run(self, run: RunRecord) -> None:
-        """Store how the run ended: end time, status, exit status, rate, gate, workers (and its plan,
-        the run it reruns and the code state it tested, which are known once the run has begun)."""
-        gate = None if run.gate_passed is None else int(bool(run.gate_passed))
-        with write_transaction(self._db) as db:
-            updated = db.execute(
-                "UPDATE runs SET ended = ?, status = ?, exit_status = ?, success_rate = ?,"
-                " gate_passed = ?, workers = ?, plan = ?, rerun_of = ?, code_state = ?,"
-                " code_changes = ? WHERE run_id = ?",
-                (run.ended, run.status, run.exit_status, run.success_rate, gate,
-                 run.workers, run.plan, run.rerun_of, run.code_state, run.code_changes, run.run_id),
-            ).rowcount
-            if not updated:
-                # begin_run's row went missing (pruned by another session): keep the run anyway.
-                db.execute(schema.INSERT_RUN, schema.encode_run(run))
+        if self._transaction(lambda: False, work):
+            self._counted(run_id, tests)
 
-    @_guarded(lambda: 0)
-    def prune(self, keep_runs: int) -> int:
-        """Delete the oldest runs beyond the newest ``keep_runs``, with their tests.
+    def import_run(self, run: RunRecord, tests: Sequence[TestRecord]) -> int:
+        """Store a whole run from another history: the run as given, and those of ``tests``
+        (in their order) beyond the ones already here. Returns how many tests were added."""
+        def work(query: Query) -> int:
+            (present,) = query("SELECT count(*) FROM tests WHERE run_id = ?", (run.run_id,))[0]
+            query(UPSERT_RUN, encode_run(run))
+            added = tests[int(present):]
+            for statement, rows in schema.test_insert_batches(run.run_id, added):
+                self._db.executemany(statement, rows)
+            self._finish(query, run)
+            return len(added)
 
-        Runs still ``running`` are never deleted. Returns how many runs went.
-        """
-        if keep_runs < 0:
-            raise ValueError(f"keep_runs must be 0 or more, not {keep_runs}")
-        with write_transaction(self._db) as db:
-            doomed = db.execute(
-                "SELECT run_id FROM runs WHERE status != 'running' AND run_id NOT IN"
-                " (SELECT run_id FROM runs ORDER BY started DESC, rowid DESC LIMIT ?)",
-                (keep_runs,),
-            ).fetchall()
-            db.executemany("DELETE FROM tests WHERE run_id = ?", doomed)
-            db.executemany("DELETE FROM runs WHERE run_id = ?", doomed)
-        return len(doomed)
+        return self._transaction(lambda: 0, work)
 
-    # -- reading -------------------------------------------------------------
-
-    @_guarded(lambda: None)
-    def get_run(self, run_id: str) -> Optional[RunRecord]:
-        row = self._db.execute(f"{schema.RUN_SELECT} WHERE run_id = ?", (run_id,)).fetchone()
-        return None if row is None else schema.decode_run(row)
-
-    @_guarded(list)
-    def runs(
-        self,
-        *,
-        branch: Optional[str] = None,
-        status: Optional[str] = None,
-        limit: Optional[int] = None,
-    ) -> List[RunRecord]:
-        """Runs newest first, optionally of one branch and/or status."""
-        return self._select_runs(branch=branch, status=status, exclude=None, limit=limit)
-
-    @_guarded(lambda: None)
-    def last_run(
-        self,
-        *,
-        branch: Optional[str],
-        exclude: Optional[str] = None,
-        status: str = "complete",
-        plan: Optional[str] = None,
-    ) -> Optional[RunRecord]:
-        """The newest run with ``status`` on ``branch`` (any branch when ``None``), except ``exclude``.
-
-        With ``plan``, only runs of that workflow plan count.
-        """
-        found = self._select_runs(branch=branch, status=status, exclude=exclude, limit=1, plan=plan)
-        return found[0] if found else None
-
-    @_guarded(list)
-    def tests(self, run_id: str) -> List[TestRecord]:
-        """The run's test records in the order they were added."""
-        rows = self._db.execute(
-            f"SELECT {schema.TEST_FIELDS} FROM tests WHERE run_id = ? ORDER BY id", (run_id,)
-        )
-        return [schema.decode_test(row) for row in rows]
-
-    @_guarded(list)
-    def outcomes(self, run_id: str) -> List[Tuple[str, str, bool, bool]]:
-        """(nodeid, outcome, flaky, quarantined) of the run's tests: what ordering by history needs."""
-        rows = self._db.execute(
-            "SELECT nodeid, outcome, flaky, quarantined FROM tests WHERE run_id = ? ORDER BY id", (run_id,)
-        )
-        return [(str(n), str(o), bool(f), bool(q)) for n, o, f, q in rows]
-
-    @_guarded(list)
-    def test_history(self, nodeid: str, *, limit: int = 50) -> List[Tuple[RunRecord, TestRecord]]:
-        """The test's records in past runs, newest run first."""
-        width = len(schema.RUN_COLUMNS)
-        rows = self._db.execute(
-            f"SELECT {', '.join(f'runs.{name}' for name in schema.RUN_COLUMNS)}, {schema.TEST_FIELDS}"
-            " FROM tests JOIN runs ON runs.run_id = tests.run_id WHERE tests.nodeid = ?"
-            " ORDER BY runs.started DESC, runs.rowid DESC, tests.id DESC LIMIT ?",
-            (nodeid, _sql_limit(limit)),
-        )
-        return [(schema.decode_run(row[:width]), schema.decode_test(row[width:])) for row in rows]
-
-    @_guarded(dict)
-    def durations(self, *, limit_runs: int = 20) -> Dict[str, float]:
-        """Median duration per nodeid over the newest ``limit_runs`` complete runs.
-
-        Skipped results are left out: their duration says nothing about the test's cost.
-        """
-        samples: Dict[str, List[float]] = {}
-        rows = self._db.execute(
-            "SELECT nodeid, duration FROM tests WHERE outcome != 'skipped' AND run_id IN"
-            " (SELECT run_id FROM runs WHERE status = 'complete'"
-            "  ORDER BY started DESC, rowid DESC LIMIT ?)",
-            (_sql_limit(limit_runs),),
-        )
-        for nodeid, duration in rows:
-            samples.setdefault(nodeid, []).append(duration)
-        import statistics  # only for this reader, not on every run's start
-
-        return {nodeid: statistics.median(values) for nodeid, values in samples.items()}
+    def schema_version(self) -> int:
+        return self._read(lambda: 0, lambda q: int(q("PRAGMA user_version", ())[0][0]))
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -307,42 +192,12 @@ class HistoryStore:
     def __enter__(self) -> HistoryStore:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
     # -- internals -----------------------------------------------------------
 
     @property
     def _db(self) -> sqlite3.Connection:
         assert self._connection is not None, "guarded methods only run while open"
         return self._connection
-
-    def _select_runs(
-        self,
-        *,
-        branch: Optional[str],
-        status: Optional[str],
-        exclude: Optional[str],
-        limit: Optional[int],
-        plan: Optional[str] = None,
-    ) -> List[RunRecord]:
-        conditions: List[str] = []
-        values: List[object] = []
-        for condition, value in (
-            ("branch = ?", branch),
-            ("status = ?", status),
-            ("run_id != ?", exclude),
-            ("plan = ?", plan),
-        ):
-            if value is not None:
-                conditions.append(condition)
-                values.append(value)
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        rows = self._db.execute(
-            f"{schema.RUN_SELECT}{where} ORDER BY started DESC, rowid DESC LIMIT ?",
-            (*values, _sql_limit(limit)),
-        )
-        return [schema.decode_run(row) for row in rows]
 
     def _fail(self, error: sqlite3.Error) -> None:
         """Turn the store off after a failure, moving the file aside if SQLite found damage."""
@@ -366,78 +221,6 @@ class HistoryStore:
             f"orchestra: history database {self.path} failed ({reason}); "
             "run history is not recorded for the rest of this run"
         )
-
-
-class NullHistoryStore:
-    """Stands in for :class:`HistoryStore` where no history can be kept: records nothing."""
-
-    def __init__(self, path: Optional[Path] = None) -> None:
-        self.path = path
-
-    @classmethod
-    def unusable(cls, path: Path, reason: str, warn: Warn) -> NullHistoryStore:
-        warn(f"orchestra: cannot use history database {path} ({reason}); run history is not recorded")
-        return cls(path)
-
-    def begin_run(self, run: RunRecord) -> None:
-        pass
-
-    def add_tests(self, run_id: str, tests: Sequence[TestRecord]) -> None:
-        pass
-
-    def finish_run(self, run: RunRecord) -> None:
-        pass
-
-    def get_run(self, run_id: str) -> Optional[RunRecord]:
-        return None
-
-    def runs(
-        self,
-        *,
-        branch: Optional[str] = None,
-        status: Optional[str] = None,
-        limit: Optional[int] = None,
-    ) -> List[RunRecord]:
-        return []
-
-    def last_run(
-        self,
-        *,
-        branch: Optional[str],
-        exclude: Optional[str] = None,
-        status: str = "complete",
-        plan: Optional[str] = None,
-    ) -> Optional[RunRecord]:
-        return None
-
-    def tests(self, run_id: str) -> List[TestRecord]:
-        return []
-
-    def outcomes(self, run_id: str) -> List[Tuple[str, str, bool, bool]]:
-        return []
-
-    def test_history(self, nodeid: str, *, limit: int = 50) -> List[Tuple[RunRecord, TestRecord]]:
-        return []
-
-    def durations(self, *, limit_runs: int = 20) -> Dict[str, float]:
-        return {}
-
-    def prune(self, keep_runs: int) -> int:
-        return 0
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> NullHistoryStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        pass
-
-
-def _sql_limit(limit: Optional[int]) -> int:
-    # SQLite reads a negative LIMIT as "no limit".
-    return -1 if limit is None else max(limit, 0)
 
 
 def _reason(error: BaseException) -> str:

@@ -275,13 +275,11 @@ class OrderingPlugin:
                 return load_durations_file(path)
             except ShardError as exc:
                 raise pytest.UsageError(f"sharding.durations_file: {exc}") from None
-        history = self.settings.history_path
-        if not history.exists():
-            return {}
-        from pytest_orchestra.history import HistoryStore
+        from pytest_orchestra.history.factory import open_history, planning_key
 
-        with HistoryStore.open(history) as store:
-            return store.durations(limit_runs=self.sharding.history_runs)
+        with open_history(self.settings) as store:
+            # Pinned per run group (or xdist session): every shard and worker plans from the same figures.
+            return store.durations(limit_runs=self.sharding.history_runs, group=planning_key(self.config, self.settings))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")

@@ -147,17 +147,19 @@ def _apply_selection_options(config: pytest.Config, plan: PlanSpec, state: PlanS
 
 def _read_rerun(config: pytest.Config, settings: "OrchestraSettings", value: str) -> tuple:
     """The controller's reading of history: the run, its picked failures, and its rerun chain."""
-    from pytest_orchestra.history import HistoryStore
+    from pytest_orchestra.history import NullHistoryStore, open_history
     from pytest_orchestra.plans.rerun import find_run, follow_chain, parse_filter, pick, request_for
     from pytest_orchestra.records import FAILING_OUTCOMES
     from pytest_orchestra.triage.config import CATEGORIES
 
-    path = settings.history_path
-    shown = _shown(path, settings.rootdir)
-    if not path.is_file():
-        raise RerunError(f"--orchestra-rerun: there is no run history ({shown} does not exist)")
-    with HistoryStore.open(path) as store:
-        run = find_run(store.runs(), None if value == LAST_RUN else value, where=shown)
+    shown = _shown(settings.history_path, settings.rootdir)
+    with open_history(settings) as store:
+        if isinstance(store, NullHistoryStore):
+            raise RerunError(f"--orchestra-rerun: there is no run history ({shown} does not exist)")
+        shown = store.location if settings.history.url is not None else shown
+        # A run group's id names the whole pipeline: its shards' failures are rerun together.
+        run = (store.get_run(value) if value != LAST_RUN else None) or find_run(
+            store.runs(), None if value == LAST_RUN else value, where=shown)
         tests = store.tests(run.run_id)
         dimensions = list(settings.workflow.matrix.dimensions)
         for test in tests:
@@ -353,12 +355,10 @@ class PlanRecorder:
     def _history(self) -> Any:
         import contextlib
 
-        path = self.settings.history_path
-        if not path.is_file():
-            return contextlib.nullcontext(None)
-        from pytest_orchestra.history import HistoryStore
+        from pytest_orchestra.history import NullHistoryStore, open_history
 
-        return HistoryStore.open(path)
+        store = open_history(self.settings)
+        return contextlib.nullcontext(None) if isinstance(store, NullHistoryStore) else store
 
     def pytest_orchestra_gate_checks(self, config: pytest.Config, result: "RunResult", gates: Any) -> List["GateCheck"]:
         plan = self.state.plan

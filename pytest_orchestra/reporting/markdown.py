@@ -269,6 +269,15 @@ def _plans(result: RunResult) -> List[str]:
     return plan_sections(result.sections)
 
 
+def _trends(result: RunResult) -> List[str]:
+    """Pass rate, failures, flaky and wall time over the branch's recent runs (from history)."""
+    if not result.sections.get("trends"):
+        return []
+    from pytest_orchestra.history.render import markdown_section
+
+    return markdown_section(result.sections["trends"])
+
+
 def _sink_sections(result: RunResult) -> List[str]:
     """Sections delivered by the workflow's markdown sinks (already rendered)."""
     return [section.rstrip("\n") for section in result.sections.get("markdown_sinks", [])]
@@ -288,6 +297,7 @@ def render_report(result: RunResult, *, max_failures: int = 200) -> str:
         _selection(result),
         _ordering(result),
         _plans(result),
+        _trends(result),
         _sink_sections(result),
     ]
     return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"

@@ -25,7 +25,7 @@ from pytest_orchestra.runinfo import detect_trigger, git_state, host_name, new_r
 
 if TYPE_CHECKING:
     from pytest_orchestra.codestate import CodeStateReader
-    from pytest_orchestra.history import HistoryStore
+    from pytest_orchestra.history import RunHistory
     from pytest_orchestra.settings import OrchestraSettings
 
 #: Fold the phase reports received so far into records, and write those to the
@@ -53,7 +53,7 @@ class RunRecorder:
         #: Phase reports not folded into records yet (see FOLD_EVERY_REPORTS).
         self.unfolded: List[Any] = []
         self.collect_errors: set[str] = set()
-        self.store: Optional["HistoryStore"] = None
+        self.store: Optional["RunHistory"] = None
         self.run: Optional[RunRecord] = None
         self.result: Optional[RunResult] = None
         self.report_path: Optional[Path] = None
@@ -80,16 +80,18 @@ class RunRecorder:
             host=host_name(),
             pid=os.getpid(),
             args=self.redactor.redact(" ".join(self.config.invocation_params.args)),
+            run_group=self.settings.history.group,
+            shard=self.settings.history.shard,
         )
         if self.settings.records:
-            from pytest_orchestra.history import HistoryStore
+            from pytest_orchestra.history.factory import open_history
 
             if git.commit:
                 from pytest_orchestra.codestate import CodeStateReader
 
                 exclude = [self.settings.base_dir] + ([self.settings.report_dir] if self.settings.report_dir else [])
                 self._code_state = CodeStateReader(self.settings.rootdir, git.commit, exclude=exclude)
-            self.store = HistoryStore.open(self.settings.history_path, warn=self._warn)
+            self.store = open_history(self.settings, warn=self._warn, record=True)
             self.store.begin_run(self.run)
         self.config.hook.pytest_orchestra_run_started(config=self.config, run=self.run)
 
@@ -199,7 +201,10 @@ class RunRecorder:
             return GateVerdict()
         previous = None
         if gates.no_regression and self.store is not None:
-            previous = self.store.last_run(branch=result.run.branch, exclude=result.run.run_id)
+            # A shard compares with the same shard of an earlier pipeline, never with its siblings.
+            run = result.run
+            previous = self.store.last_run(branch=run.branch, exclude=run.run_id, shard=run.shard,
+                                           exclude_group=run.run_group)
         verdict = evaluate_gates(
             gates,
             result.tests,
@@ -243,8 +248,20 @@ class RunRecorder:
         reports = self.settings.workflow.reports
         explicit = self.settings.report_dir
         run_dir = explicit if explicit is not None else self.settings.reports_root / run.run_id
+        trends = None
+        if self.store is not None:
+            from pytest_orchestra.history.trends import report_trends
+
+            self.store.finish_run(run)
+            trends = report_trends(self.store, run, runs=self.settings.history.trend_runs)
+            if trends is not None:
+                result.sections["trends"] = trends.as_dict()
         try:
             paths = write_reports(result, run_dir, redactor=self.redactor)
+            if trends is not None:
+                from pytest_orchestra.history.render import write_trends_svg
+
+                write_trends_svg(trends, run_dir, redactor=self.redactor)
             if explicit is None:
                 update_latest(self.settings.reports_root, run_dir)
                 prune_reports(self.settings.reports_root, reports.keep)
@@ -252,8 +269,7 @@ class RunRecorder:
             self._warn(f"orchestra: could not write reports to {run_dir}: {exc}")
             paths = None
         if self.store is not None:
-            self.store.finish_run(run)
-            self.store.prune(reports.history_runs)
+            self.store.prune(self.settings.history.keep_runs)
             self.store.close()
         if paths is None:
             return

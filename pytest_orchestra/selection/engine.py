@@ -225,11 +225,9 @@ class SelectionEngine:
         return ImportGraph(ModuleIndex(known), imports)
 
     def _history(self) -> PastResults:
-        if not self.settings.history_path.exists():
-            return PastResults()
-        from pytest_orchestra.history import HistoryStore
+        from pytest_orchestra.history.factory import open_history
 
-        store = HistoryStore.open(self.settings.history_path, warn=lambda message: None)
+        store = open_history(self.settings, warn=lambda message: None)
         try:
             last = store.last_run(branch=None)
             rows = store.outcomes(last.run_id) if last else []

@@ -64,6 +64,7 @@ def _register_capability_sections() -> None:
         ("runners", "pytest_orchestra.runners.config:runners_section_node"),
         ("selection", "pytest_orchestra.selection.config:selection_section_node"),
         ("plans", "pytest_orchestra.plans.config:plans_section_node"),
+        ("history", "pytest_orchestra.history.config:history_section_node"),
     ):
         register_lazy_section(name, target)
 

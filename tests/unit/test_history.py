@@ -101,6 +101,8 @@ def test_every_field_of_a_run_and_its_tests_reads_back(db: Path, warnings: List[
         args="-n 4 --orchestra-gate=strict",
         plan="nightly",
         rerun_of="2026-11-21T03:15:00-cd34",
+        run_group="github-8812345678",
+        shard="test 2/4",
     )
     full = TestRecord(
         nodeid="tests/test_login.py::test_login[role=Guest-edition=pro]",
@@ -621,22 +623,35 @@ def test_moved_aside_names_never_overwrite_an_earlier_one(tmp_path: Path) -> Non
     assert all(name.read_text() == "earlier" for name in taken)
 
 
-def test_a_newer_schema_is_moved_aside_with_its_version(db: Path, warnings: List[str]) -> None:
-    open_store(db, []).close()
+def test_a_newer_schema_is_refused_in_one_line_and_left_as_it_is(db: Path, warnings: List[str]) -> None:
+    with open_store(db, []) as store:
+        store.begin_run(make_run("kept"))
     _sql(db, "PRAGMA user_version = 7")
 
-    open_store(db, warnings).close()
+    store = HistoryStore.open(db, warn=warnings.append)
 
-    assert len(warnings) == 1
-    assert re.fullmatch(
-        rf"orchestra: history database \.orchestra/history\.db was written by a newer "
-        rf"pytest-orchestra \(schema version 7, this one uses {SCHEMA_VERSION}\); moved it to "
-        rf"\.orchestra/history\.db\.v7-{STAMP} and started a new one",
-        warnings[0],
-    ), warnings[0]
+    assert isinstance(store, NullHistoryStore)
+    assert warnings == [
+        "orchestra: history database .orchestra/history.db was written by a newer pytest-orchestra "
+        f"(schema version 7, this one uses {SCHEMA_VERSION}); left as it is and run history is not recorded "
+        "(upgrade pytest-orchestra to use it)"
+    ]
+    assert not list(db.parent.glob("history.db.v*"))
+    _sql(db, f"PRAGMA user_version = {SCHEMA_VERSION}")
+    with open_store(db, []) as store:
+        assert [run.run_id for run in store.runs()] == ["kept"]
 
 
-@pytest.mark.parametrize("version", [1, 2])
+def _undo(statement: str) -> str:
+    """The statement taking a migration step back (to rebuild what an older version held)."""
+    words = statement.split()
+    if statement.startswith("ALTER TABLE"):
+        return f"ALTER TABLE {words[2]} DROP COLUMN {words[5]}"
+    kind = words[1]  # TABLE or INDEX
+    return f"DROP {kind} {words[5]}"
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_an_older_schema_is_migrated_in_place_keeping_its_runs(
     db: Path, warnings: List[str], version: int
 ) -> None:
@@ -644,9 +659,8 @@ def test_an_older_schema_is_migrated_in_place_keeping_its_runs(
         store.begin_run(make_run("old-run", commit="a" * 40))
         store.add_tests("old-run", [TestRecord("t.py::kept", "failed", message="boom")])
     # Take the database back to what that version's tables held.
-    dropped = [column for step in range(version, SCHEMA_VERSION) for column in schema.MIGRATIONS[step]]
-    _sql(db, *[statement.replace("ADD COLUMN", "DROP COLUMN").rsplit(" ", 1)[0] for statement in dropped],
-         f"PRAGMA user_version = {version}")
+    steps = [statement for step in range(version, SCHEMA_VERSION) for statement in schema.MIGRATIONS[step]]
+    _sql(db, *[_undo(statement) for statement in reversed(steps)], f"PRAGMA user_version = {version}")
 
     with open_store(db, warnings) as store:
         assert [run.run_id for run in store.runs()] == ["old-run"]
@@ -659,6 +673,8 @@ def test_an_older_schema_is_migrated_in_place_keeping_its_runs(
     assert not list(db.parent.glob("history.db.v*"))
     raw = sqlite3.connect(db)
     assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    # The version ledger says when the file reached the current version.
+    assert [row[0] for row in raw.execute("SELECT version FROM schema_version")] == [SCHEMA_VERSION]
     raw.close()
 
 
