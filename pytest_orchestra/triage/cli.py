@@ -77,7 +77,7 @@ def _matches(nodeid: str, target: str) -> bool:
     return nodeid == target or (nodeid.endswith(target) and nodeid[-len(target) - 1] in ":/")
 
 
-def find_failure(target: str, *, reports_root: Path, history_path: Path) -> Dict[str, str]:
+def find_failure(target: str, *, reports_root: Path, history_path: Path, rootdir: Path = Path(".")) -> Dict[str, str]:
     """``fingerprint``, ``nodeid``, ``text`` and ``category`` of the last failure ``target`` names."""
     is_print = bool(FINGERPRINT.match(target))
     candidates: Dict[str, Dict[str, str]] = {}
@@ -97,19 +97,30 @@ def find_failure(target: str, *, reports_root: Path, history_path: Path) -> Dict
         raise TargetError(f"{target!r} names {len(candidates)} failing tests ({names}): give the whole node id")
     if candidates:
         return next(iter(candidates.values()))
-    found = _from_history(target, history_path)
+    found = _from_history(target, history_path, rootdir)
     if found is None:
         raise TargetError(f"no failure of {target!r} in the kept reports or the history: run it first, "
                           "or label its fingerprint (triage.json, 'fingerprint')")
     return found
 
 
-def _from_history(nodeid: str, history_path: Path) -> Optional[Dict[str, str]]:
-    if not history_path.exists():
-        return None
-    from pytest_orchestra.history import HistoryStore
+def _from_history(nodeid: str, history_path: Path, rootdir: Path) -> Optional[Dict[str, str]]:
+    """The node id's last failure in the project's history: the shared database when the workflow or
+    ``ORCHESTRA_HISTORY_URL`` names one, else ``history_path``."""
+    from pytest_orchestra.history.cli import CommandError, Sources, open_source
 
-    with HistoryStore.open(history_path, warn=lambda message: None) as store:
+    try:
+        url = Sources(rootdir).url
+    except CommandError:
+        url = None
+    spec = url.url if url is not None else str(history_path)
+    if "://" not in spec and not Path(spec).exists():
+        return None
+    try:
+        store = open_source(spec, timeout=30)
+    except CommandError as error:
+        raise TargetError(str(error)) from None
+    with store:
         for _run, test in store.test_history(nodeid, limit=50):
             if test.failed and test.fingerprint:
                 return {"fingerprint": test.fingerprint, "nodeid": test.nodeid,
@@ -138,7 +149,7 @@ def label_failure(
         raise LabelsError(f"category: expected one of {', '.join(REVIEWABLE)}, got {category!r}")
     default_labels, reports_root, history_path = _paths(Path(rootdir))
     path = labels_path or default_labels
-    found = find_failure(target, reports_root=reports_root, history_path=history_path)
+    found = find_failure(target, reports_root=reports_root, history_path=history_path, rootdir=Path(rootdir))
     from pytest_orchestra.redaction import Redactor
 
     redact = Redactor.from_environ().redact

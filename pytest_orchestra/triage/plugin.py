@@ -234,16 +234,14 @@ class RetryEvidence:
         if self._assessor is not None or self._failed:
             return self._assessor
         self._failed = True
-        path = self.settings.history_path
-        if not path.exists():
-            return None
         from pytest_orchestra.codestate import read_code_state
-        from pytest_orchestra.history import HistoryStore
+        from pytest_orchestra.history.factory import open_history
         from pytest_orchestra.runinfo import git_state
         from pytest_orchestra.triage.assessment import HistoryAssessor
         from pytest_orchestra.triage.controller import _map_path
 
-        self._store = HistoryStore.open(path, warn=lambda message: None)
+        # The team's history when it is shared (a worker reads it like any reader), else the local file.
+        self._store = open_history(self.settings, warn=lambda message: None)
         rootdir = self.settings.rootdir
         now = read_code_state(rootdir, git_state(rootdir).commit, exclude=[self.settings.base_dir])
         self._assessor = HistoryAssessor(self._store, now=now, rootdir=rootdir, map_path=_map_path(self.settings),
