@@ -20,6 +20,7 @@ Modes::
     .venv/bin/python benchmarks/triage_realworld.py --verify            # every case, plugin off
     .venv/bin/python benchmarks/triage_realworld.py --verify --project click --jobs 2
     .venv/bin/python benchmarks/triage_realworld.py --verify --case click-product-01 --keep
+    .venv/bin/python benchmarks/triage_realworld.py --verify --split holdout2 --jobs 2  # ~4-7 min
     .venv/bin/python benchmarks/triage_realworld.py --baseline          # clean suites, plugin off and on
     .venv/bin/python benchmarks/triage_realworld.py --selftest          # the classification plumbing
     .venv/bin/python benchmarks/triage_realworld.py                     # classify every case (all splits)
