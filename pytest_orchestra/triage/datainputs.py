@@ -140,7 +140,7 @@ def test_tree_contents(rootdir: Path) -> Dict[bytes, str]:
 
 
 #: Shortest value looked up inside data files (shorter ones are everywhere).
-VALUE_MINIMUM = 5
+VALUE_MINIMUM = 4
 VALUE_MAXIMUM = 300
 
 

@@ -182,6 +182,12 @@ SAYS_CASES = [
     ("unpacking", failure(evidence(ValueError, "not enough values to unpack (expected 3, got 2)", [TEST])), "test", "unpacking-in-test"),
     ("fixture-called-directly", failure(evidence("_pytest.outcomes.Failed", 'Fixture "cart" called directly. Fixtures are not meant to be called directly,', [TEST], mro=FAILED_MRO)), "test", "pytest-usage"),
     ("approx-misuse", failure(evidence(TypeError, "cannot make approximate comparisons to non-numeric values: 'x'", [TEST])), "test", "pytest-usage"),
+    ("keyword-given-twice", failure(evidence(TypeError, "fifo_cache() got multiple values for keyword argument 'typed'", [TEST])), "test", "call-signature-in-test"),
+    ("env-var-as-key", failure(evidence(KeyError, "'SHOP_SITE_THEME'", [Frame("tests/test_a.py", 9, "setUp", "test", "theme = env['SHOP_SITE_THEME']")]), phase="setup"), "environment", "missing-env-var"),
+    ("assertion-says-bad-gateway", failure(evidence(AssertionError, "502 Bad Gateway: upstream unavailable\nassert 502 == 200", [TEST])), "infrastructure", "upstream-failure-named"),
+    ("tls-file-missing", failure(evidence("ssl.SSLError", "[Errno 2] No such file or directory", [PRODUCT], mro=("ssl.SSLError", "builtins.OSError"))), "environment", "tls-file-missing"),
+    ("subprocess-timeout-with-http-in-its-command", failure(evidence(subprocess.TimeoutExpired, "Command '['python', '-c', 'HTTPResponse(status=429)']' timed out after 5 seconds", [TEST, SUBPROCESS])), "timeout", "subprocess-timeout"),
+    ("version-need-found", failure(evidence(AssertionError, "needs simplejson>=4 (for_json hooks), found 3.19.3\nassert (3, 19) >= (4,)", [TEST])), "environment", "wrong-package-version"),
     # Whose parser: the project's own raising on no data file is the product's.
     ("own-parser-no-data", own("ParseError", "unexpected token at line 1", bases=("shop.errors.ShopError", "builtins.ValueError")), "product", "raised-in-product"),
 ]

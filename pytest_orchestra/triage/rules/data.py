@@ -28,6 +28,10 @@ INTEGRITY = rx(
     r"|violates (unique|foreign key|not-null|check) constraint|duplicate key value"
 )
 PARSE_TYPES = ("ValueError", "InvalidOperation", "TypeError", "LookupError")
+#: A value of the wrong type met by the product (never None: that is a returned nothing, not data).
+TYPE_MISMATCH = rx(r"not supported between instances of '(str|int|float|bytes)' and '(str|int|float|bytes)'"
+                   r"|unsupported operand type\(s\) for .*: '(str|int|float|bytes)' and '(str|int|float|bytes)'"
+                   r"|must be (str|int|real number|bytes), not (str|int|float|bytes)\b")
 ARCHIVE_SUFFIXES = (".zip", ".egg", ".whl", ".jar")
 
 
@@ -108,8 +112,10 @@ def _is_parse_failure(facts: Facts) -> bool:
         return False
     if facts.words & DECODE_WORDS or facts.chain_is_a("InvalidOperation"):
         return True
-    # Whatever class a library raises it with, a conversion or rejection phrase says what happened.
-    return facts.message_says(CONVERSION) or facts.message_says(REJECTED_VALUE)
+    # Whatever class a library raises it with, a conversion or rejection phrase says what happened;
+    # so does a type mismatch the product met (a number read as text).
+    return (facts.message_says(CONVERSION) or facts.message_says(REJECTED_VALUE)
+            or (facts.raised_in("product") and facts.message_says(TYPE_MISMATCH)))
 
 
 def _value_from_data(facts: Facts) -> bool:

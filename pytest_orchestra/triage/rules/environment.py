@@ -123,9 +123,24 @@ def _missing_env_var(facts: Facts) -> bool:
         for frame in evidence.frames
     ):
         return True
+    if evidence is not None and _env_var_key(facts, evidence.message):
+        return True
     return bool(MISSING_ENV_VAR.search(facts.message_line() or "")) or bool(
         MISSING_ENV_VAR.search(_own_words(facts))
     )
+
+
+#: ``'SHOP_API_URL'``: the shape of an environment variable's name.
+ENV_VAR_NAME = re.compile(r"^['\"]?([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['\"]?$")
+#: A line that reads the environment, or a copy of it.
+MENTIONS_ENVIRONMENT = re.compile(r"\benviron\b|\bgetenv\b|\benv\b|\bENV\b")
+
+
+def _env_var_key(facts: Facts, message: str) -> bool:
+    """A KeyError for a name shaped like an environment variable, on a line that reads the environment."""
+    if ENV_VAR_NAME.match(message.strip()) is None:
+        return False
+    return any(MENTIONS_ENVIRONMENT.search(frame.line) for ev in facts.evidences for frame in ev.frames if frame.line)
 
 
 READS_ENVIRONMENT = re.compile(r"\benviron\.get\(|\bgetenv\(|\benviron\[")

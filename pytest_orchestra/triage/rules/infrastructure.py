@@ -43,6 +43,9 @@ NETWORK_TIMEOUT_TYPES = (
     "socket.timeout", "ReadTimeout", "ConnectTimeout", "ReadTimeoutError",
     "ConnectTimeoutError", "PoolTimeout", "WriteTimeout", "ConnectionTimeout",
 )
+#: Timeouts of local waits: never the network's, whatever words their message carries.
+LOCAL_TIMEOUT_TYPES = ("TimeoutExpired", "concurrent.futures._base.TimeoutError",
+                       "multiprocessing.context.TimeoutError", "_queue.Empty", "queue.Empty")
 NETWORK_MODULES = ("socket.py", "ssl.py", "http/", "urllib/", "urllib3/", "requests/", "httpx/",
                    "httpcore/", "aiohttp/", "selectors.py")
 DB_UNAVAILABLE = rx(
@@ -53,6 +56,7 @@ DB_UNAVAILABLE = rx(
 )
 DISK_FULL = rx(r"\[Errno 28\]|no space left on device|disk quota exceeded|\[Errno 122\]")
 TOO_MANY_FILES = rx(r"\[Errno 24\]|too many open files")
+FILE_MISSING = rx(r"\[Errno 2\]|no such file or directory")
 ADDRESS_IN_USE = rx(r"\[Errno (98|48|10048|99|49)\]|address already in use|cannot assign requested address")
 
 
@@ -74,9 +78,13 @@ def _socket_timeout(facts: Facts) -> bool:
 
 
 def _upstream_failure(facts: Facts) -> bool:
-    """A product's or library's own exception that names a failed service or a 5xx answer."""
-    if facts.primary is None or facts.is_assertion():
+    """A product's or library's own exception that names a failed service or a 5xx answer, or a
+    test's assertion whose own message (not pytest's rendering of a comparison) says so."""
+    if facts.primary is None:
         return False
+    if facts.is_assertion():
+        line = facts.message_line()
+        return not line.startswith("assert ") and bool(UPSTREAM_FAILED.search(line))
     if facts.message_says(UPSTREAM_FAILED):
         return True
     return says_upstream_in_type(facts.words)
@@ -86,6 +94,8 @@ def _network_timeout_named(facts: Facts) -> bool:
     """A timeout that names the network: ``ClientTimeout('upstream did not answer in 2s')``."""
     if facts.primary is None or facts.is_assertion():
         return False
+    if facts.chain_is_a(*LOCAL_TIMEOUT_TYPES):
+        return False  # a subprocess's, a future's or a pool's own deadline, whatever its command line says
     timed_out = says_timeout_in_type(facts.words) or facts.message_says(TIME_RAN_OUT)
     return timed_out and (facts.message_says(NETWORK_CONTEXT) or says_upstream_in_type(facts.words))
 
@@ -105,6 +115,9 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
     Rule("network-unreachable", "infrastructure", 0.9,
          lambda f: f.network_error_says(UNREACHABLE),
          because("the network or host is unreachable")),
+    Rule("tls-file-missing", "environment", 0.85,
+         lambda f: f.chain_is_a("ssl.SSLError", "SSLError") and f.network_error_says(FILE_MISSING),
+         because("a certificate or key file the TLS setup names does not exist")),
     Rule("tls", "infrastructure", 0.85,
          lambda f: f.chain_is_a("ssl.SSLError", "SSLError", "SSLCertVerificationError")
          or f.network_error_says(TLS),

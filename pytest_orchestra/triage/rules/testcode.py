@@ -36,7 +36,7 @@ PYTEST_USAGE = re.compile(
 CALL_SIGNATURE = rx(
     r"unexpected keyword argument|missing \d+ required (positional|keyword-only) argument"
     r"|takes (from )?\d+ (to \d+ )?positional arguments? but \d+ (were|was) given"
-    r"|takes no (keyword )?arguments|got multiple values for argument|object is not callable"
+    r"|takes no (keyword )?arguments|got multiple values for (keyword )?argument|object is not callable"
     r"|is an invalid keyword argument|positional argument follows|required positional argument"
 )
 OPERAND_TYPES = rx(

@@ -104,7 +104,7 @@ def says_upstream_in_type(words: frozenset[str]) -> bool:
 
 #: A version requirement that is not met.
 VERSION_REQUIREMENT = rx(
-    r"\brequires? [\w.\[\]-]+ ?(>=|>|==|~=|<=|<|!=) ?v?\d"
+    r"\b(requires?|required|needs?|needed|wants?) [\w.\[\]-]+ ?(>=|>|==|~=|<=|<|!=) ?v?\d"
     r"|\b[\w.-]+ ?(>=|>|==|~=) ?v?\d[\w.]*,? (is )?(required|needed)"
     r"|\brequires? (a )?(newer|later|different|higher|older) (version|python)"
     r"|\b(python|version|v)\s?\d+(\.\d+)+\+? (or (newer|later|higher|above|greater)|is required|required)"
