@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+
+from tests.pghistory import history_server, history_url  # noqa: F401
 
 CALC = '''\
 def add(a, b):
@@ -165,3 +169,42 @@ def test_a_malformed_labels_file_stops_the_run_naming_the_entry(project: pytest.
     result = project.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: *triage-labels.yaml: labels[[]0[]].category: expected one of product*"])
+
+
+@pytest.mark.slow
+def test_ci_machines_that_start_empty_judge_flakiness_and_find_labels_in_the_shared_history(
+    project: pytest.Pytester, history_url: str, tmp_path: Path
+) -> None:
+    # Two CI machines: fresh clones of one commit, no local history, one team database.
+    project.makefile(".yaml", orchestra=f"history: {{url: '{history_url}'}}\n"
+                                        "quarantine: {auto: true, min_runs: 4, flip_rate: 0.3}\n")
+    git(project.path, "add", "orchestra.yaml")
+    git(project.path, "commit", "-q", "-m", "shared history")
+    machines = []
+    for name in ("runner-a", "runner-b"):
+        clone = tmp_path / name
+        subprocess.run(["git", "clone", "-q", str(project.path), str(clone)], check=True)
+        machines.append(clone)
+    env = {**dict(os.environ), "PYTHONPATH": ""}
+    for number, state in enumerate(["up", "down", "up", "down", "up", "down"]):
+        _service(project, state)
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "pythonpath=."],
+                              cwd=machines[number % 2], env=env, capture_output=True, text=True)
+        assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]
+    entry = _triage(machines[1])["test_service"]
+    assert entry["category"] == "flaky" and entry["flaky_evidence"] == ["same-code flips"]
+    assert not (machines[1] / ".orchestra" / "history.db").exists()  # nothing read or written locally
+    # A QA lead on a third, empty checkout labels the add() failure of the shared history by node id.
+    laptop = tmp_path / "laptop"
+    subprocess.run(["git", "clone", "-q", str(project.path), str(laptop)], check=True)
+    broken = machines[0] / "calc.py"
+    broken.write_text(CALC.replace("a + b", "a - b"))
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "pythonpath=."],
+                   cwd=machines[0], env=env, capture_output=True, text=True)
+    shutil.rmtree(machines[0] / ".orchestra")  # the machine is gone; only the shared history remains
+    labelled = subprocess.run([sys.executable, "-m", "pytest_orchestra", "triage", "label",
+                               "test_calc.py::test_add", "test", "--by", "qa-lead"],
+                              cwd=laptop, env=env, capture_output=True, text=True)
+    assert labelled.returncode == 0, labelled.stderr
+    assert "(test_calc.py::test_add) as test" in labelled.stdout
+    assert history_url.split("@")[0].split(":")[-1] not in labelled.stdout + labelled.stderr  # no password
