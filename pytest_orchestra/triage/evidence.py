@@ -308,7 +308,9 @@ EXCEPTION_HEAD = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$")
 EXCEPTION_SUFFIXES = ("Error", "Exception", "Exit", "Failed", "Interrupt", "Warning", "Empty",
                       "Expired", "Timeout", "Mismatch", "Skipped", "Exhausted")
 # "tests/test_a.py:12: in test_x" (short/collection style) or "tests/test_a.py:12: KeyError"
-LOCATION = re.compile(r"^(\S[^\n:]*\.py):(\d+):(?: in (\S+)| ([\w.]+))?\s*$")
+LOCATION = re.compile(r"^(<frozen [\w.]+>|\S[^\n:]*\.py):(\d+):(?: in (\S+)| ([\w.]+))?\s*$")
+#: The source line pytest prints under a short traceback entry (``    x = os.environ["A"]``).
+SOURCE_LINE = re.compile(r"^\s{2,}(\S.*)$")
 DEF_LINE = re.compile(r"^[>\s]*(?:async\s+)?def\s+(\w+)\s*\(")
 SYNTAX_FILE = re.compile(r'^\s*File "([^"]+)", line (\d+)')
 FIXTURE_NOT_FOUND = re.compile(r"fixture '([^']+)' not found")
@@ -342,7 +344,13 @@ def _section_evidence(section: str, rootdir: Path) -> FailureEvidence | None:
     message_lines: list[str] = []
     frames: list[Frame] = []
     last_def = ""
+    awaiting_source: Frame | None = None
     for line in section.splitlines():
+        if awaiting_source is not None:
+            source = SOURCE_LINE.match(line)
+            if source and source.group(1) != "???" and not ERROR_LINE.match(line):
+                awaiting_source.line = source.group(1).strip()[:LINE_LIMIT]
+            awaiting_source = None
         error = ERROR_LINE.match(line)
         if error:
             text = error.group(1)
@@ -367,6 +375,8 @@ def _section_evidence(section: str, rootdir: Path) -> FailureEvidence | None:
         if location:
             function = location.group(3) or last_def
             frames.append(_frame(location.group(1), int(location.group(2)), function, rootdir, DEFAULT_TEST_PATTERNS))
+            if frames[-1].kind in PROJECT_KINDS:
+                awaiting_source = frames[-1]
             if location.group(4) and exception_name is None:
                 exception_name = location.group(4)
             last_def = ""

@@ -56,16 +56,29 @@ class _EvidenceReader:
             evidence = None
         return evidence, sorted({m.name for m in node.iter_markers()})
 
+    def attach_to_collect_report(self, node: Any, call: Any, report: Any) -> None:
+        """A collection error's evidence, from its live exception (pytest logs the report afterwards)."""
+        if not report.failed:
+            return
+        read = self._read(node, call.excinfo)
+        if read is not None and read[0] is not None:
+            report.orchestra_evidence = read[0]
+
 
 class EvidenceCollector(_EvidenceReader):
     """Attaches ``orchestra_evidence`` (and the item's marker names) to failing reports.
 
-    A plain ``tryfirst`` makereport sees the live exception before pytest builds
-    the report; the evidence waits here until the report is logged, where a
+    A plain makereport sees the live exception before pytest builds the report
+    (this plugin registers after pytest's runner, so its implementation runs
+    first among the plain ones) and after the ``tryfirst`` ones that still
+    change ``call.excinfo`` (unittest's puts the TestCase's own exception
+    there); the evidence waits here until the report is logged, where a
     ``tryfirst`` logreport attaches it before xdist serializes the report. (A
     makereport wrapper would do it in one place, but costs every passing phase
     a generator.) That logreport lives on :class:`EvidenceAttacher`, registered
     on the first failure: a green run pays for no logreport call at all.
+    Collection errors get theirs in ``pytest_exception_interact``, which pytest
+    calls before it logs a collect report.
     """
 
     def __init__(
@@ -75,7 +88,6 @@ class EvidenceCollector(_EvidenceReader):
         self.pluginmanager = pluginmanager
         self._pending: Dict[tuple, tuple] = {}
 
-    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]) -> None:
         read = self._read(item, call.excinfo)
         if read is None:
@@ -95,6 +107,12 @@ class EvidenceCollector(_EvidenceReader):
                 report.orchestra_evidence = evidence
             report.orchestra_markers = markers
         return report
+
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_exception_interact(self, node: Any, call: Any, report: Any) -> None:
+        if isinstance(report, pytest.CollectReport):
+            self.attach_to_collect_report(node, call, report)
 
 
 class EvidenceAttacher:
@@ -126,6 +144,9 @@ class InProcessEvidence(_EvidenceReader):
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_exception_interact(self, node: Any, call: Any, report: Any) -> None:
+        if isinstance(report, pytest.CollectReport):
+            self.attach_to_collect_report(node, call, report)
+            return
         if not isinstance(report, pytest.TestReport) or not report.failed:
             return
         read = self._read(node, call.excinfo)

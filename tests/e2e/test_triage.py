@@ -451,3 +451,32 @@ def test_negative_reruns_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--orchestra-reruns", "-1")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --orchestra-reruns: expected an integer >= 0, got -1"])
+
+
+@pytest.mark.parametrize("extra", [[], ["--orchestra-reruns", "1"], ["-n", "2"]], ids=["plain", "retries", "xdist"])
+def test_unittest_and_collection_errors_are_judged_from_their_live_exceptions(
+    pytester: pytest.Pytester, extra: List[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHOP_THEME_FOR_TRIAGE", raising=False)
+    monkeypatch.delenv("SHOP_PROXY_FOR_TRIAGE", raising=False)
+    pytester.makepyfile(
+        test_theme="""
+        import os, unittest
+        class TestTheme(unittest.TestCase):
+            def setUp(self):
+                self.theme = os.environ["SHOP_THEME_FOR_TRIAGE"]
+            def test_page(self):
+                self.assertTrue(self.theme)
+        """,
+        test_proxy="""
+        import os
+        PROXY = os.environ["SHOP_PROXY_FOR_TRIAGE"]
+        def test_proxy():
+            assert PROXY
+        """,
+    )
+    pytester.runpytest("--continue-on-collection-errors", *extra)
+    triage = _triage(pytester.path)
+    assert (triage["test_page"]["category"], triage["test_page"]["rule"]) == ("environment", "builtin:missing-env-var")
+    assert (triage["test_proxy.py"]["category"], triage["test_proxy.py"]["rule"]) == (
+        "environment", "builtin:missing-env-var")

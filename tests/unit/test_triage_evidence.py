@@ -250,7 +250,7 @@ def test_longrepr_collection_error():
     evidence = evidence_from_longrepr(COLLECTION, rootdir=Path("/p"))
     assert evidence.exception_type == "builtins.ModuleNotFoundError"
     assert evidence.message == "No module named 'stripe_sdk'"
-    assert evidence.frames[-1] == Frame("tests/test_x.py", 3, "<module>", "test")
+    assert evidence.frames[-1] == Frame("tests/test_x.py", 3, "<module>", "test", "import stripe_sdk")  # with its source line
     assert evidence.frames[0].kind == "stdlib" or evidence.frames[0].kind == "site-packages"
 
 
