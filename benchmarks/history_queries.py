@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_orchestra.records import RunRecord, TestRecord  # noqa: E402
+from pytest_orchestra.core.records import RunRecord, TestRecord  # noqa: E402
 
 TARGET_MS = 100.0
 BRANCHES = ("main", "main", "main", "feature/cart", "feature/login", "release/2.1", "main", "bugfix/tz")

@@ -29,7 +29,7 @@ from typing import Any, Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_orchestra.records import RunRecord, TestRecord  # noqa: E402
+from pytest_orchestra.core.records import RunRecord, TestRecord  # noqa: E402
 
 TARGET_RATIO = 1.5
 BATCH = 500

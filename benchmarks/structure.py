@@ -30,7 +30,7 @@ CAPABILITIES = ("selection", "environments", "data", "ordering", "triage", "plan
 
 
 def room_of(module: str, package: str) -> str:
-    """``pytest_orchestra.triage.rules.data`` -> ``triage``; ``pytest_orchestra.records`` -> ``records``."""
+    """``pytest_orchestra.triage.rules.data`` -> ``triage``; ``pytest_orchestra.core.records`` -> ``records``."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 and parts[0] == package else parts[0]
 

@@ -12,9 +12,15 @@ from importlib.machinery import PathFinder
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 if TYPE_CHECKING:
+    from pytest_orchestra.core.records import (
+        GateCheck,
+        GateVerdict,
+        RunRecord,
+        RunResult,
+        TestRecord,
+    )
     from pytest_orchestra.gates import GATE_FAILED_EXIT_CODE
     from pytest_orchestra.matrix import MatrixContext
-    from pytest_orchestra.records import GateCheck, GateVerdict, RunRecord, RunResult, TestRecord
     from pytest_orchestra.workflow import Workflow, WorkflowError, load_workflow
 
 __version__ = "0.1.0"
@@ -38,11 +44,11 @@ __all__ = [
 _LAZY = {
     "GATE_FAILED_EXIT_CODE": "pytest_orchestra.gates",
     "MatrixContext": "pytest_orchestra.matrix",
-    "GateCheck": "pytest_orchestra.records",
-    "GateVerdict": "pytest_orchestra.records",
-    "RunRecord": "pytest_orchestra.records",
-    "RunResult": "pytest_orchestra.records",
-    "TestRecord": "pytest_orchestra.records",
+    "GateCheck": "pytest_orchestra.core.records",
+    "GateVerdict": "pytest_orchestra.core.records",
+    "RunRecord": "pytest_orchestra.core.records",
+    "RunResult": "pytest_orchestra.core.records",
+    "TestRecord": "pytest_orchestra.core.records",
     "Workflow": "pytest_orchestra.workflow",
     "WorkflowError": "pytest_orchestra.workflow",
     "load_workflow": "pytest_orchestra.workflow",

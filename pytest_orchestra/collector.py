@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-from pytest_orchestra.records import FAILING_OUTCOMES, OUTCOMES, TestRecord
+from pytest_orchestra.core import channel
+from pytest_orchestra.core.records import FAILING_OUTCOMES, OUTCOMES, TestRecord
 
 KNOWN_PHASES = frozenset({"setup", "call", "teardown"})
 
@@ -72,7 +73,7 @@ def _new_record(attrs: Dict[str, Any], nodeid: str, when: Any) -> TestRecord:
     """The record a test's first phase report opens (``attrs``: the report's ``__dict__``)."""
     start = float(attrs.get("start") or 0.0)
     worker = attrs.get("worker_id")
-    tags = attrs.get("orchestra")
+    tags = attrs.get(channel.TAGS)
     if not tags:  # most tests: no app, matrix cell or tracked marker
         # Positional: a keyword argument costs the call more than the record's bookkeeping.
         return TestRecord(nodeid, "passed", when, 0.0, start, 1, None, None, None, (), "", None, worker)
@@ -155,10 +156,10 @@ class TestRecordBuilder:
                 self._fold_phase(record, report, when)
             if when == "teardown":
                 del open_entries[nodeid]
-                attempts = attrs.get("orchestra_attempts")
+                attempts = attrs.get(channel.ATTEMPTS)
                 if attempts:
                     record.attempts = int(attempts)
-                    record.flaky = bool(attrs.get("orchestra_passed_on_retry", False))
+                    record.flaky = bool(attrs.get(channel.PASSED_ON_RETRY, False))
                 finish(record, phase_reports)
 
     def _fold_phase(self, record: TestRecord, report: Any, when: str) -> None:

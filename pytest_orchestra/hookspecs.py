@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Sequence
 import pytest
 
 if TYPE_CHECKING:
-    from pytest_orchestra.records import GateCheck, RunRecord, RunResult, TestRecord
+    from pytest_orchestra.core.records import (
+        GateCheck,
+        RunRecord,
+        RunResult,
+        TestRecord,
+    )
     from pytest_orchestra.workflow import GatesSpec, Workflow
 
 
@@ -68,7 +73,7 @@ def pytest_orchestra_gate_checks(
 
     Called on the controller at the end of the session when a gate is on,
     after the built-in rules were evaluated. Return a sequence of
-    :class:`~pytest_orchestra.records.GateCheck`; all implementations'
+    :class:`~pytest_orchestra.core.records.GateCheck`; all implementations'
     results are added to the verdict, and any failed check fails the gate.
     """
 

@@ -89,10 +89,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     from pytest_orchestra.matrix.plugin import MatrixPlugin
+    from pytest_orchestra.ordering.plugin import MARKERS as ORDERING_MARKERS
     from pytest_orchestra.settings import load_settings
     from pytest_orchestra.tagging import ItemTagger
-
-    from pytest_orchestra.ordering.plugin import MARKERS as ORDERING_MARKERS
 
     for line in MARKERS + ORDERING_MARKERS:
         config.addinivalue_line("markers", line)

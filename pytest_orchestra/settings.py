@@ -7,9 +7,9 @@ from typing import Any, Mapping, Optional
 
 import pytest
 
+from pytest_orchestra.core.plainclass import plainclass
+from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.history.config import HistorySettings
-from pytest_orchestra.plainclass import plainclass
-from pytest_orchestra.redaction import Redactor
 from pytest_orchestra.workflow import GatesSpec, Workflow, WorkflowError, load_workflow
 
 #: Markers whose presence on a test is recorded when no gate names others.

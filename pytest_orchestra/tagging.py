@@ -13,7 +13,8 @@ from typing import Any, Dict, FrozenSet, Iterable, Mapping, Optional, Sequence, 
 
 import pytest
 
-from pytest_orchestra.marks import closest_marker, marker_survey
+from pytest_orchestra.core import channel
+from pytest_orchestra.core.marks import closest_marker, marker_survey
 from pytest_orchestra.matrix.plugin import CELL_ARGNAME, cell_of
 
 TAGS_KEY = pytest.StashKey[Dict[str, Any]]()
@@ -118,5 +119,5 @@ class ReportTagger:
         report = yield
         tags = item.stash.get(TAGS_KEY, None)
         if tags:
-            report.orchestra = tags
+            channel.write(report, channel.TAGS, tags)
         return report

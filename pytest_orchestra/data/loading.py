@@ -13,8 +13,8 @@ rejects an orphan.
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
 import pytest
 
-from pytest_orchestra.plainclass import plainclass
+from pytest_orchestra.core import channel
+from pytest_orchestra.core.plainclass import plainclass
+
 from .errors import DataError
 
 if TYPE_CHECKING:
@@ -276,7 +278,7 @@ class DataReportHooks:
         excinfo = call.excinfo
         if report.when == "setup" and excinfo is not None and excinfo.errisinstance(DataError):
             message = str(excinfo.value).splitlines()[0] if str(excinfo.value) else "invalid test data"
-            report.orchestra_context = {**(getattr(report, "orchestra_context", None) or {}), "data": message}
+            channel.add_fact(report, "data", message)
         return report
 
 

@@ -9,7 +9,7 @@ from typing import List
 
 import pytest
 
-from pytest_orchestra.marks import marker_survey
+from pytest_orchestra.core.marks import marker_survey
 
 
 def marked_names(item: pytest.Item) -> List[str]:

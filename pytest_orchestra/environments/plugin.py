@@ -26,14 +26,19 @@ from typing import TYPE_CHECKING, Any, Dict, Generator, List, Optional, Tuple
 
 import pytest
 
-from pytest_orchestra.environments.config import EnvironmentSpec, conflicts, environment_specs
+from pytest_orchestra.core import channel
+from pytest_orchestra.core.redaction import Redactor, is_secret_name
+from pytest_orchestra.environments.config import (
+    EnvironmentSpec,
+    conflicts,
+    environment_specs,
+)
 from pytest_orchestra.environments.environment import (
     Environment,
     EnvironmentProblem,
     EnvironmentUnavailable,
 )
 from pytest_orchestra.environments.markers import marked_names
-from pytest_orchestra.redaction import Redactor, is_secret_name
 
 if TYPE_CHECKING:
     # Imported where used: a run without environments never loads the machinery.
@@ -167,14 +172,13 @@ class EnvironmentRunner:
         fact = self._facts.get(item.nodeid)
         if fact is not None and report.failed:
             category, message = fact
-            context = {**(getattr(report, "orchestra_context", None) or {}), category: message}
-            report.orchestra_context = context
+            channel.add_fact(report, category, message)
         if call.when == "teardown":
             self._facts.pop(item.nodeid, None)
             events = self.lifecycle.events[self._events_sent:]
             if events:
                 self._events_sent = len(self.lifecycle.events)
-                report.orchestra_environment_events = [self.redactor.redact_data(e.as_dict()) for e in events]
+                channel.write(report, channel.ENVIRONMENT_EVENTS, [self.redactor.redact_data(e.as_dict()) for e in events])
 
 
 class EnvironmentsController:
@@ -187,7 +191,7 @@ class EnvironmentsController:
         self.events: List[Dict[str, Any]] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        events = getattr(report, "orchestra_environment_events", None)
+        events = channel.read(report, channel.ENVIRONMENT_EVENTS)
         if events:
             self.events.extend(events)
 
@@ -258,7 +262,11 @@ class XdistEnvironmentHooks:
 
 def _providers(config: pytest.Config) -> Dict[str, Any]:
     from pytest_orchestra.environments.providers import builtin_providers
-    from pytest_orchestra.environments.registry import ProviderConflict, collect_providers, entry_point_providers
+    from pytest_orchestra.environments.registry import (
+        ProviderConflict,
+        collect_providers,
+        entry_point_providers,
+    )
 
     try:
         return collect_providers(
@@ -310,7 +318,10 @@ def register_environments(
     redactor = settings.redactor
     redactor.add([password] + [v for s in specs.values() for k, v in s.env.items() if is_secret_name(k)])
     state_dir = settings.base_dir / "environments"
-    from pytest_orchestra.environments.lifecycle import EnvironmentLifecycle, default_runtime_dir
+    from pytest_orchestra.environments.lifecycle import (
+        EnvironmentLifecycle,
+        default_runtime_dir,
+    )
 
     runtime_dir = default_runtime_dir()
     if is_controller:

@@ -1,6 +1,6 @@
 """Quality gate rules: pure functions of the run's test records.
 
-Each rule produces a :class:`~pytest_orchestra.records.GateCheck` with the
+Each rule produces a :class:`~pytest_orchestra.core.records.GateCheck` with the
 figures it compared, so a failed gate can say exactly what was violated.
 Quarantined tests never count as failures here: their failures are reported
 but do not fail the gate.
@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from typing import Any, List, Optional, Sequence
 
-from pytest_orchestra.records import GateCheck, GateVerdict, TestRecord, success_rate
+from pytest_orchestra.core.records import (
+    GateCheck,
+    GateVerdict,
+    TestRecord,
+    success_rate,
+)
 
 #: Exit status of a session whose quality gate failed (pytest's own codes are 0-5).
 GATE_FAILED_EXIT_CODE = 6

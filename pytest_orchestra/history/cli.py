@@ -19,8 +19,14 @@ import sys
 from pathlib import Path
 from typing import Any, List, Optional, Sequence
 
-from pytest_orchestra.history.location import HistoryUrl, HistoryUrlError, configured_url, mask_url, parse_history_url
-from pytest_orchestra.redaction import Redactor
+from pytest_orchestra.core.redaction import Redactor
+from pytest_orchestra.history.location import (
+    HistoryUrl,
+    HistoryUrlError,
+    configured_url,
+    mask_url,
+    parse_history_url,
+)
 
 
 class CommandError(Exception):
@@ -58,7 +64,10 @@ def open_source(spec: str, *, timeout: float, create: bool = False, what: str = 
         except HistoryUrlError as error:
             raise CommandError(str(error)) from None
         from pytest_orchestra.history.factory import unavailable_line
-        from pytest_orchestra.history.postgres import HistoryUnavailable, PostgresHistoryStore
+        from pytest_orchestra.history.postgres import (
+            HistoryUnavailable,
+            PostgresHistoryStore,
+        )
 
         def failed(reason: str) -> None:
             sys.stderr.write(f"history: {url.shown} failed ({reason})\n")
@@ -156,7 +165,7 @@ def _status(args: argparse.Namespace, sources: Sources) -> int:
 
 
 def _current_branch() -> Optional[str]:
-    from pytest_orchestra.runinfo import git_state
+    from pytest_orchestra.core.runinfo import git_state
 
     return git_state(Path.cwd()).branch
 

@@ -13,9 +13,9 @@ import argparse
 from pathlib import Path
 from typing import Any, Optional
 
+from pytest_orchestra.core.records import GateVerdict, RunResult
+from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.history.cli import CommandError, Sources, open_source
-from pytest_orchestra.records import GateVerdict, RunResult
-from pytest_orchestra.redaction import Redactor
 
 
 def report(args: argparse.Namespace, sources: Sources) -> int:

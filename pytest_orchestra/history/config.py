@@ -18,8 +18,8 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
+from pytest_orchestra.core.plainclass import plainclass
 from pytest_orchestra.history.location import HistoryUrl, configured_url
-from pytest_orchestra.plainclass import plainclass
 from pytest_orchestra.workflow.schema import Field, Int, Node, Number, Record, Str
 
 #: Runs kept in a shared database when ``history.keep_runs`` is not set.

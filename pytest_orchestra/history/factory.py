@@ -51,7 +51,10 @@ def open_shared(history: HistorySettings, *, warn: Warn, then: str = _TAIL_READI
     assert url is not None
     if url.url in history.unusable:
         return None
-    from pytest_orchestra.history.postgres import HistoryUnavailable, PostgresHistoryStore
+    from pytest_orchestra.history.postgres import (
+        HistoryUnavailable,
+        PostgresHistoryStore,
+    )
 
     def failed_while_reading(reason: str) -> None:
         history.unusable[url.url] = reason

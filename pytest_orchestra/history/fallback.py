@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union
 
+from pytest_orchestra.core.records import RunRecord, TestRecord
 from pytest_orchestra.history.config import HistorySettings
 from pytest_orchestra.history.null import NullHistoryStore, Warn
 from pytest_orchestra.history.spool import Spool, upload_pending
 from pytest_orchestra.history.store import HistoryStore
 from pytest_orchestra.history.summary import RunSummary
-from pytest_orchestra.records import RunRecord, TestRecord
 
 _Result = TypeVar("_Result")
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
+from pytest_orchestra.core.records import RunRecord
 from pytest_orchestra.history.summary import RunSummary
-from pytest_orchestra.records import RunRecord
 
 #: Where each CI keeps the id of the pipeline a job belongs to, checked in order.
 #: Each entry: (prefix of the group id, variable holding the pipeline id, variable that must be set).

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Protocol, Sequence, Tuple, runtime_checkable
 
+from pytest_orchestra.core.records import RunRecord, TestRecord
 from pytest_orchestra.history.summary import RunSummary
-from pytest_orchestra.records import RunRecord, TestRecord
 
 
 @runtime_checkable

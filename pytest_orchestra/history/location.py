@@ -12,7 +12,7 @@ import re
 from typing import Mapping, Optional
 from urllib.parse import unquote, urlsplit
 
-from pytest_orchestra.plainclass import plainclass
+from pytest_orchestra.core.plainclass import plainclass
 
 URL_VARIABLE = "ORCHESTRA_HISTORY_URL"
 URL_SETTING = "history.url"
@@ -66,8 +66,8 @@ def parse_history_url(text: str, source: str) -> HistoryUrl:
         raise HistoryUrlError(
             f"{source}: expected a postgresql:// URL (the history's shared database), got {shown}"
         )
-    from psycopg.conninfo import conninfo_to_dict  # only when a URL is configured
     import psycopg
+    from psycopg.conninfo import conninfo_to_dict  # only when a URL is configured
 
     try:
         params = conninfo_to_dict(text.strip())

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+from pytest_orchestra.core.records import RunRecord, TestRecord
 from pytest_orchestra.history.summary import RunSummary
-from pytest_orchestra.records import RunRecord, TestRecord
 
 Warn = Callable[[str], None]
 

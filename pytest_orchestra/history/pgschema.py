@@ -14,11 +14,15 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from pytest_orchestra.core.records import TestRecord
+from pytest_orchestra.core.runinfo import host_name
 from pytest_orchestra.history import schema
-from pytest_orchestra.history.recovery import STALE_AFTER_SECONDS, newer_schema_finding, pid_alive
+from pytest_orchestra.history.recovery import (
+    STALE_AFTER_SECONDS,
+    newer_schema_finding,
+    pid_alive,
+)
 from pytest_orchestra.history.rows import TEST_COLUMNS, encode_markers, encode_matrix
-from pytest_orchestra.records import TestRecord
-from pytest_orchestra.runinfo import host_name
 
 SCHEMA_VERSION: int = schema.SCHEMA_VERSION
 

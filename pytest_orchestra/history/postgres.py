@@ -18,11 +18,11 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
 
 import psycopg
 
+from pytest_orchestra.core.records import RunRecord, TestRecord
 from pytest_orchestra.history import pgschema
 from pytest_orchestra.history.location import HistoryUrl, mask_url
 from pytest_orchestra.history.rows import encode_run
 from pytest_orchestra.history.sqlstore import UPSERT_RUN, Query, SqlHistoryStore
-from pytest_orchestra.records import RunRecord, TestRecord
 
 _Result = TypeVar("_Result")
 

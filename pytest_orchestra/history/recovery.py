@@ -15,11 +15,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from pytest_orchestra.plainclass import plainclass
-
+from pytest_orchestra.core.plainclass import plainclass
+from pytest_orchestra.core.runinfo import host_name
 from pytest_orchestra.history import schema
 from pytest_orchestra.history.connection import write_transaction
-from pytest_orchestra.runinfo import host_name
 
 #: A run still "running" after this long is taken as dead even if its pid exists
 #: (pids get reused, and other hosts' pids cannot be checked at all).

@@ -8,7 +8,15 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from pytest_orchestra.history.trends import ABSENT, FAILED, PASSED, RETRIED, SKIPPED, TrendPoint, Trends
+from pytest_orchestra.history.trends import (
+    ABSENT,
+    FAILED,
+    PASSED,
+    RETRIED,
+    SKIPPED,
+    TrendPoint,
+    Trends,
+)
 
 SVG_FILE = "trends.svg"
 _BARS = "▁▂▃▄▅▆▇█"
@@ -140,7 +148,7 @@ def text_lines(trends: Trends) -> List[str]:
 
 def write_trends_svg(trends: Trends, folder: Path, *, redactor: Any = None) -> Path:
     """Write ``trends.svg`` into ``folder`` (atomically); returns its path."""
-    from pytest_orchestra.reporting.writer import write_text_atomically
+    from pytest_orchestra.core.files import write_text_atomically
 
     text = svg_chart(trends)
     path = folder / SVG_FILE

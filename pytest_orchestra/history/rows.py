@@ -12,7 +12,7 @@ import functools
 import json
 from typing import Optional, Sequence, Tuple
 
-from pytest_orchestra.records import RunRecord, TestRecord
+from pytest_orchestra.core.records import RunRecord, TestRecord
 
 # "commit" and "trigger" are SQL keywords, hence the longer column names.
 RUN_COLUMNS: Tuple[str, ...] = (

@@ -15,6 +15,7 @@ import sqlite3
 import time
 from typing import Dict, List, Sequence, Tuple
 
+from pytest_orchestra.core.records import TestRecord
 from pytest_orchestra.history.rows import (
     EMPTY_MARKERS,
     EMPTY_MATRIX,
@@ -24,7 +25,6 @@ from pytest_orchestra.history.rows import (
     encode_matrix,
     encode_test,
 )
-from pytest_orchestra.records import TestRecord
 
 SCHEMA_VERSION: int = 4
 

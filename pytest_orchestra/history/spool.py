@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, List, Tuple
+
+from pytest_orchestra.core.files import write_text_atomically
 
 
 class Spool:
@@ -23,11 +24,8 @@ class Spool:
 
     def add(self, run_id: str, database: str) -> None:
         """Note that ``run_id`` (in the local file) belongs in ``database`` (a URL identity)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump({"run_id": run_id, "database": database}, handle)
-        os.replace(temporary, self._path(run_id))
+        write_text_atomically(self._path(run_id), json.dumps({"run_id": run_id, "database": database}),
+                              make_parents=True)
 
     def pending(self, database: str) -> List[str]:
         """Runs waiting for ``database``, oldest first (run ids sort by their start)."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
+from pytest_orchestra.core.records import RunRecord
 from pytest_orchestra.history.groups import latest_attempts
 from pytest_orchestra.history.rows import RUN_COLUMNS, decode_run
 from pytest_orchestra.history.summary import RunSummary, summaries_from
-from pytest_orchestra.records import RunRecord
 
 #: Runs a statement with its parameters and returns every row it gives.
 Query = Callable[[str, Sequence[object]], List[Tuple[Any, ...]]]

@@ -16,14 +16,30 @@ import statistics
 import time
 from collections import Counter
 from operator import attrgetter
-from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple, TypeVar
+from typing import (
+    Any,
+    Callable,
+    ClassVar,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+)
 
+from pytest_orchestra.core.records import RunRecord, TestRecord
 from pytest_orchestra.history.groups import group_record, latest_attempts
+from pytest_orchestra.history.rows import (
+    RUN_COLUMNS,
+    RUN_SELECT,
+    TEST_FIELDS,
+    decode_run,
+    decode_test,
+    encode_run,
+)
 from pytest_orchestra.history.sqlqueries import CHUNK, Query, TrendQueries, placeholders
-from pytest_orchestra.history.rows import RUN_COLUMNS, RUN_SELECT, TEST_FIELDS, decode_run, decode_test, encode_run
 from pytest_orchestra.history.summary import COUNT_SQL, RunSummary
-from pytest_orchestra.records import RunRecord, TestRecord
-
 
 _Result = TypeVar("_Result")
 

@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar, Union
 
+from pytest_orchestra.core.records import RunRecord, TestRecord
 from pytest_orchestra.history import schema
 from pytest_orchestra.history.connection import connect, use_wal, write_transaction
 from pytest_orchestra.history.null import NullHistoryStore, Warn, warn_to_stderr
@@ -30,7 +31,6 @@ from pytest_orchestra.history.recovery import (
 )
 from pytest_orchestra.history.rows import encode_run
 from pytest_orchestra.history.sqlstore import UPSERT_RUN, Query, SqlHistoryStore
-from pytest_orchestra.records import RunRecord, TestRecord
 
 SCHEMA_VERSION: int = schema.SCHEMA_VERSION
 

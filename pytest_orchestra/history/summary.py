@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from pytest_orchestra.plainclass import plainclass
-from pytest_orchestra.records import FAILING_OUTCOMES, SUCCESS_OUTCOMES
+from pytest_orchestra.core.plainclass import plainclass
+from pytest_orchestra.core.records import FAILING_OUTCOMES, SUCCESS_OUTCOMES
 
 #: ``(outcome, category, flaky, quarantined, count)``, as ``GROUP BY`` gives them.
 CountRow = Tuple[str, Optional[str], bool, bool, int]

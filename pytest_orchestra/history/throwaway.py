@@ -20,7 +20,12 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from pytest_orchestra.environments import pgserver
-from pytest_orchestra.environments.processes import give_to, service_user, spawn, start_time
+from pytest_orchestra.environments.processes import (
+    give_to,
+    service_user,
+    spawn,
+    start_time,
+)
 
 
 def _free_port() -> int:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import IO, Any, Dict, Iterable, List, Optional
 
-from pytest_orchestra.plainclass import plainclass
-from pytest_orchestra.records import RunRecord, TestRecord
+from pytest_orchestra.core.plainclass import plainclass
+from pytest_orchestra.core.records import RunRecord, TestRecord
 from pytest_orchestra.reporting.summary import iso_utc
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import statistics
 from typing import Any, Dict, List, Optional, Sequence
 
+from pytest_orchestra.core.plainclass import plainclass
+from pytest_orchestra.core.records import FAILING_OUTCOMES, RunRecord
 from pytest_orchestra.history.summary import RunSummary
-from pytest_orchestra.plainclass import plainclass
-from pytest_orchestra.records import FAILING_OUTCOMES, RunRecord
 
 #: Tests listed under "flakiest" and "slowest".
 TOP_TESTS = 5

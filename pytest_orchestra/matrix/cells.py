@@ -13,7 +13,7 @@ import itertools
 from dataclasses import field
 from typing import Any, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
-from pytest_orchestra.plainclass import plainclass
+from pytest_orchestra.core.plainclass import plainclass
 
 
 class MatrixError(ValueError):

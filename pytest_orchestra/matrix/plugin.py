@@ -6,8 +6,14 @@ from typing import Any, Dict, Optional
 
 import pytest
 
-from pytest_orchestra.marks import MarkerSurvey, closest_marker
-from pytest_orchestra.matrix.cells import MatrixCell, MatrixContext, MatrixError, expand_cells, marker_dimensions
+from pytest_orchestra.core.marks import MarkerSurvey, closest_marker
+from pytest_orchestra.matrix.cells import (
+    MatrixCell,
+    MatrixContext,
+    MatrixError,
+    expand_cells,
+    marker_dimensions,
+)
 
 #: The parametrized argument that carries a test's cell.
 CELL_ARGNAME = "orchestra_context"

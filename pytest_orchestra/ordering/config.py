@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from pytest_orchestra.plainclass import plainclass
-
+from pytest_orchestra.core.plainclass import plainclass
 from pytest_orchestra.workflow.schema import Field, Int, Node, Record, Str
 
 #: Markers that order tests; ``requires`` also makes the outcome a dependency.

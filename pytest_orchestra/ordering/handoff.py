@@ -9,11 +9,11 @@ and what became of it.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+
+from pytest_orchestra.core.files import write_bytes_atomically
 
 _MISSING: Any = object()
 
@@ -39,11 +39,7 @@ class HandoffStore:
             data = pickle.dumps((key, value, producer))
         except Exception:  # an unpicklable value stays in this process
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, self._path(key))
+        write_bytes_atomically(self._path(key), data, make_parents=True)
 
     def lookup(self, key: str) -> Optional[Tuple[Any, str]]:
         if key in self.values:

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence,
 
 import pytest
 
+from pytest_orchestra.core import channel
+from pytest_orchestra.core.marks import marker_survey
 from pytest_orchestra.ordering.config import (
     ORDERING_MARKERS,
     OrderingSpec,
@@ -29,14 +31,18 @@ from pytest_orchestra.ordering.config import (
     ordering_spec,
     sharding_spec,
 )
-from pytest_orchestra.marks import marker_survey
 from pytest_orchestra.tagging import AppResolver
 
 if TYPE_CHECKING:
+    from pytest_orchestra.core.records import RunResult, TestRecord
     from pytest_orchestra.ordering.handoff import Handoff, HandoffStore
-    from pytest_orchestra.ordering.resolver import Reference, Resolution, TestNode, Upstream
+    from pytest_orchestra.ordering.resolver import (
+        Reference,
+        Resolution,
+        TestNode,
+        Upstream,
+    )
     from pytest_orchestra.ordering.sharding import ShardPlan, ShardRequest
-    from pytest_orchestra.records import RunResult, TestRecord
     from pytest_orchestra.settings import OrchestraSettings
 
 MARKERS = (
@@ -93,7 +99,11 @@ def _shard_request(config: pytest.Config) -> Optional["ShardRequest"]:
     text = config.getoption("orchestra_shard")
     if not text and not os.environ.get("CI_NODE_TOTAL"):
         return None
-    from pytest_orchestra.ordering.sharding import ShardError, parse_shard, shard_from_environment
+    from pytest_orchestra.ordering.sharding import (
+        ShardError,
+        parse_shard,
+        shard_from_environment,
+    )
 
     try:
         return parse_shard(text) if text else shard_from_environment(os.environ)
@@ -392,9 +402,7 @@ class DependencyGuard:
         if reason is None and call.excinfo is not None and _is_handoff_error(call.excinfo.value):
             reason = str(call.excinfo.value)
         if reason is not None and (report.skipped or report.failed):
-            context = dict(getattr(report, "orchestra_context", None) or {})
-            context[DEPENDENCY_CONTEXT] = reason
-            report.orchestra_context = context
+            channel.add_fact(report, DEPENDENCY_CONTEXT, reason)
         self.outcomes.record(
             report, item.stash.get(APP_KEY, None), blocked=report.skipped and item.nodeid in self.blocked
         )
@@ -429,7 +437,7 @@ class OrderingRecorder:
         if record.outcome != "skipped":
             return
         for report in reports:
-            reason = (getattr(report, "orchestra_context", None) or {}).get(DEPENDENCY_CONTEXT)
+            reason = channel.fact(report, DEPENDENCY_CONTEXT)
             if reason:
                 record.category = DEPENDENCY_CONTEXT
                 record.message = reason

@@ -23,7 +23,6 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 from pytest_orchestra.workflow.sections import find_cycle
 
 
-
 class OrderingError(ValueError):
     """A constraint that cannot hold: an unknown reference or a cycle."""
 

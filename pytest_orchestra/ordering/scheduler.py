@@ -22,7 +22,7 @@ UNITS_PER_WORKER = 4
 
 def write_chains(shared_dir: Path, chain_of: Dict[str, str]) -> None:
     """Written by every worker after ordering (the same content): nodeid -> chain key."""
-    from pytest_orchestra.reporting.writer import write_text_atomically
+    from pytest_orchestra.core.files import write_text_atomically
 
     write_text_atomically(shared_dir / CHAINS_FILE, json.dumps(chain_of))
 

@@ -16,11 +16,11 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from pytest_orchestra.core.records import TestRecord, format_cell
 from pytest_orchestra.plans.config import RequiredSpec
-from pytest_orchestra.records import TestRecord, format_cell
 
 PASSING = frozenset({"passed", "xpassed"})
 

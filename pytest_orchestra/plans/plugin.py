@@ -19,19 +19,29 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence
 
 import pytest
 
 from pytest_orchestra.plans.config import PlanSpec, check_references, plans_spec
 from pytest_orchestra.plans.options import LAST_RUN
 from pytest_orchestra.plans.rerun import RerunChain, RerunError, RerunRequest
-from pytest_orchestra.plans.resolve import PlanChoice, PlanError, choose_plan, detect_event
+from pytest_orchestra.plans.resolve import (
+    PlanChoice,
+    PlanError,
+    choose_plan,
+    detect_event,
+)
 from pytest_orchestra.workflow.schema import SchemaViolation
 
 if TYPE_CHECKING:
+    from pytest_orchestra.core.records import (
+        GateCheck,
+        RunRecord,
+        RunResult,
+        TestRecord,
+    )
     from pytest_orchestra.plans.coverage import Coverage, Delta
-    from pytest_orchestra.records import GateCheck, RunRecord, RunResult, TestRecord
     from pytest_orchestra.settings import OrchestraSettings
 
 PLAN_INPUT = "orchestra_plan"
@@ -147,10 +157,16 @@ def _apply_selection_options(config: pytest.Config, plan: PlanSpec, state: PlanS
 
 def _read_rerun(config: pytest.Config, settings: "OrchestraSettings", value: str) -> tuple:
     """The controller's reading of history: the run, its picked failures, and its rerun chain."""
+    from pytest_orchestra.core.categories import CATEGORIES
+    from pytest_orchestra.core.records import FAILING_OUTCOMES
     from pytest_orchestra.history import NullHistoryStore, open_history
-    from pytest_orchestra.plans.rerun import find_run, follow_chain, parse_filter, pick, request_for
-    from pytest_orchestra.records import FAILING_OUTCOMES
-    from pytest_orchestra.triage.config import CATEGORIES
+    from pytest_orchestra.plans.rerun import (
+        find_run,
+        follow_chain,
+        parse_filter,
+        pick,
+        request_for,
+    )
 
     shown = _shown(settings.history_path, settings.rootdir)
     with open_history(settings) as store:
@@ -439,8 +455,7 @@ def coverage_gaps(coverage: "Coverage") -> str:
 
 
 def required_check(coverage: "Coverage") -> "GateCheck":
-    from pytest_orchestra.records import GateCheck
-
+    from pytest_orchestra.core.records import GateCheck
     from pytest_orchestra.plans.coverage import passing_must_pass
 
     must = len(coverage.must_pass)

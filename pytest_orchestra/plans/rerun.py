@@ -13,7 +13,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from pytest_orchestra.records import FAILING_OUTCOMES, RunRecord, TestRecord
+from pytest_orchestra.core.records import FAILING_OUTCOMES, RunRecord, TestRecord
 
 FILTER_KEYS = ("category", "app", "outcome", "nodeid")
 #: How many runs back a rerun chain is followed.

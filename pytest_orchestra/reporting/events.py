@@ -12,7 +12,7 @@ from hashlib import blake2b
 from json.encoder import encode_basestring as _encode_string
 from typing import Any, Dict, List, Tuple
 
-from pytest_orchestra.records import FAILING_OUTCOMES, RunResult, TestRecord
+from pytest_orchestra.core.records import FAILING_OUTCOMES, RunResult, TestRecord
 from pytest_orchestra.reporting.summary import failure_reason, run_duration
 
 SESSION_SPAN_NAME = "pytest session"

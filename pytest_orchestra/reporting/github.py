@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 from typing import List, Optional
 
-from pytest_orchestra.records import RunResult, TestRecord
+from pytest_orchestra.core.records import RunResult, TestRecord
 
 STEP_SUMMARY_CAP_BYTES = 1024 * 1024
 TRUNCATION_NOTICE = "_… report truncated to fit GitHub's 1 MiB step summary; see the report artifact._\n"

@@ -10,7 +10,12 @@ from __future__ import annotations
 from itertools import product
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from pytest_orchestra.records import FAILING_OUTCOMES, RunResult, TestRecord, count_outcomes
+from pytest_orchestra.core.records import (
+    FAILING_OUTCOMES,
+    RunResult,
+    TestRecord,
+    count_outcomes,
+)
 from pytest_orchestra.reporting.summary import failure_reason, run_duration
 
 #: Order and wording of the counts in the headline.

@@ -15,10 +15,17 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from pytest_orchestra.records import GateCheck, GateVerdict, RunRecord, RunResult, TestRecord, success_rate
-from pytest_orchestra.redaction import Redactor
+from pytest_orchestra.core.records import (
+    GateCheck,
+    GateVerdict,
+    RunRecord,
+    RunResult,
+    TestRecord,
+    success_rate,
+)
+from pytest_orchestra.core.redaction import Redactor
+from pytest_orchestra.core.runinfo import new_run_id
 from pytest_orchestra.reporting.writer import EVENTS_FILE, SUMMARY_FILE, write_reports
-from pytest_orchestra.runinfo import new_run_id
 
 _NANOS = 1_000_000_000
 _MATRIX_PREFIX = "orchestra.matrix."

@@ -14,7 +14,7 @@ import os
 import re
 from typing import Any, Dict, List, Mapping, Optional
 
-from pytest_orchestra.redaction import Redactor
+from pytest_orchestra.core.redaction import Redactor
 
 ENDPOINT_VARIABLE = "OTEL_EXPORTER_OTLP_ENDPOINT"
 TRACES_ENDPOINT_VARIABLE = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
@@ -92,7 +92,13 @@ def _readable_spans(spans: List[Dict[str, Any]], service_name: str) -> List[Any]
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import ReadableSpan
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-    from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+    from opentelemetry.trace import (
+        SpanContext,
+        SpanKind,
+        Status,
+        StatusCode,
+        TraceFlags,
+    )
 
     resource = Resource.create({"service.name": service_name})
     scope = InstrumentationScope("pytest_orchestra")
@@ -152,7 +158,9 @@ def export_spans(
     if timeout is None:
         timeout = _timeout_from(environ)
     try:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+            OTLPSpanExporter,
+        )
         from opentelemetry.sdk.trace.export import SpanExportResult
     except ImportError as error:
         module = error.name or ""

@@ -19,12 +19,25 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 import pytest
 
 from pytest_orchestra.collector import TestRecordBuilder, collection_error_record
+from pytest_orchestra.core.records import (
+    FAILING_OUTCOMES,
+    GateVerdict,
+    RunRecord,
+    RunResult,
+    TestRecord,
+    count_outcomes,
+    success_rate,
+)
+from pytest_orchestra.core.runinfo import (
+    detect_trigger,
+    git_state,
+    host_name,
+    new_run_id,
+)
 from pytest_orchestra.gates import GATE_FAILED_EXIT_CODE, evaluate_gates
-from pytest_orchestra.records import FAILING_OUTCOMES, GateVerdict, RunRecord, RunResult, TestRecord, count_outcomes, success_rate
-from pytest_orchestra.runinfo import detect_trigger, git_state, host_name, new_run_id
 
 if TYPE_CHECKING:
-    from pytest_orchestra.codestate import CodeStateReader
+    from pytest_orchestra.core.codestate import CodeStateReader
     from pytest_orchestra.history import RunHistory
     from pytest_orchestra.settings import OrchestraSettings
 
@@ -87,7 +100,7 @@ class RunRecorder:
             from pytest_orchestra.history.factory import open_history
 
             if git.commit:
-                from pytest_orchestra.codestate import CodeStateReader
+                from pytest_orchestra.core.codestate import CodeStateReader
 
                 exclude = [self.settings.base_dir] + ([self.settings.report_dir] if self.settings.report_dir else [])
                 self._code_state = CodeStateReader(self.settings.rootdir, git.commit, exclude=exclude)
@@ -241,7 +254,11 @@ class RunRecorder:
     # -- writing -----------------------------------------------------------------------
 
     def _write(self, result: RunResult) -> None:
-        from pytest_orchestra.reporting.writer import prune_reports, update_latest, write_reports
+        from pytest_orchestra.reporting.writer import (
+            prune_reports,
+            update_latest,
+            write_reports,
+        )
 
         run = result.run
         self._flush()
@@ -288,7 +305,10 @@ class RunRecorder:
         self.config.hook.pytest_orchestra_reports_written(config=self.config, result=result, report_dir=run_dir)
 
     def _github(self, result: RunResult, markdown_path: Path) -> None:
-        from pytest_orchestra.reporting.github import annotation_lines, append_step_summary
+        from pytest_orchestra.reporting.github import (
+            annotation_lines,
+            append_step_summary,
+        )
 
         github = self.settings.workflow.reports.github
         summary_file = os.environ.get("GITHUB_STEP_SUMMARY")

@@ -12,7 +12,14 @@ from datetime import datetime, timezone
 from operator import attrgetter
 from typing import Any, Dict, List, Optional, Tuple
 
-from pytest_orchestra.records import FAILING_OUTCOMES, RunResult, TestRecord, count_outcomes, format_cell, success_rate
+from pytest_orchestra.core.records import (
+    FAILING_OUTCOMES,
+    RunResult,
+    TestRecord,
+    count_outcomes,
+    format_cell,
+    success_rate,
+)
 
 SUMMARY_SCHEMA = "pytest-orchestra/summary/1"
 

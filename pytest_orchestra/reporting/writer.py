@@ -15,9 +15,10 @@ import tempfile
 from pathlib import Path
 from typing import List
 
-from pytest_orchestra.plainclass import plainclass
-from pytest_orchestra.records import RunResult
-from pytest_orchestra.redaction import Redactor
+from pytest_orchestra.core.files import write_text_atomically
+from pytest_orchestra.core.plainclass import plainclass
+from pytest_orchestra.core.records import RunResult
+from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.reporting.events import render_events
 from pytest_orchestra.reporting.markdown import render_report
 from pytest_orchestra.reporting.summary import build_summary
@@ -36,21 +37,6 @@ class ReportPaths:
     summary: Path
     markdown: Path
     events: Path
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
 
 
 def write_reports(result: RunResult, report_dir: Path, *, redactor: Redactor) -> ReportPaths:

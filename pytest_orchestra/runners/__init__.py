@@ -10,7 +10,12 @@ runs a suite once per matrix cell per session; :mod:`.plugin` makes the items.
 from __future__ import annotations
 
 from pytest_orchestra.runners.cases import CaseResult, ParsedReport, ReportError
-from pytest_orchestra.runners.config import FORMATS, RunnerSpec, runner_specs, runners_section_node
+from pytest_orchestra.runners.config import (
+    FORMATS,
+    RunnerSpec,
+    runner_specs,
+    runners_section_node,
+)
 from pytest_orchestra.runners.parsers import parse_report
 
 __all__ = [

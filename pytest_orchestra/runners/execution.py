@@ -29,7 +29,11 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from pytest_orchestra.runners.cases import CaseResult, ParsedReport, ReportError
 from pytest_orchestra.runners.config import PlaceholderError, RunnerSpec, fill
-from pytest_orchestra.runners.listing import ResultsCache, file_lock, write_json_atomically
+from pytest_orchestra.runners.listing import (
+    ResultsCache,
+    file_lock,
+    write_json_atomically,
+)
 from pytest_orchestra.runners.parsers import parse_report
 
 #: Variables of the outer pytest that would confuse a nested one.

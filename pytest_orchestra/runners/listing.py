@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
+from pytest_orchestra.core.files import write_text_atomically
 from pytest_orchestra.runners.cases import CaseResult, item_name
 
 DOTNET_HEADER = "The following Tests are available:"
@@ -81,16 +80,7 @@ def file_lock(path: Path) -> Iterator[None]:
 
 
 def write_json_atomically(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, ensure_ascii=False)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    write_text_atomically(path, json.dumps(data, indent=1, ensure_ascii=False), make_parents=True)
 
 
 class ResultsCache:

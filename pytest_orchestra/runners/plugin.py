@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence,
 
 import pytest
 
+from pytest_orchestra.core import channel
 from pytest_orchestra.runners.config import RunnerSpec, runner_specs
 
 if TYPE_CHECKING:
@@ -287,17 +288,15 @@ class RunnersPlugin:
         if call.when == "setup":
             report.duration = 0.0  # the suite's run is in the runners section, not on one case
             if item.ran_suite and item.suite is not None:
-                report.orchestra_runner_run = item.suite.summary()
-                report.orchestra_runner_artifacts = item.suite.artifacts
+                channel.write(report, channel.RUNNER_RUN, item.suite.summary())
+                channel.write(report, channel.RUNNER_ARTIFACTS, item.suite.artifacts)
         elif call.when == "call" and item.case is not None:
             report.duration = item.case.duration
         if call.when != "teardown" and item.case is not None and item.case.output and not report.passed:
             report.sections.append((f"Captured stdout {call.when}", item.case.output))
         if item.failure_category and report.failed and item.suite is not None:
             message = item.suite.failure.message if item.suite.failure else str(call.excinfo.value if call.excinfo else "")
-            context = dict(getattr(report, "orchestra_context", None) or {})
-            context[item.failure_category] = message
-            report.orchestra_context = context
+            channel.add_fact(report, item.failure_category, message)
         return report
 
 
@@ -345,7 +344,7 @@ class RunnersController:
         self.runs: List[Dict[str, Any]] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        run = getattr(report, "orchestra_runner_run", None)
+        run = channel.read(report, channel.RUNNER_RUN)
         if run:
             self.runs.append(run)
 
@@ -400,7 +399,11 @@ class XdistRunnerHooks:
 
 def _cells(config: pytest.Config, settings: "OrchestraSettings",
            specs: Dict[str, RunnerSpec]) -> Dict[str, List[Optional["MatrixCell"]]]:
-    from pytest_orchestra.matrix.cells import MatrixError, expand_cells, marker_dimensions
+    from pytest_orchestra.matrix.cells import (
+        MatrixError,
+        expand_cells,
+        marker_dimensions,
+    )
 
     matrix = settings.workflow.matrix
     cells: Dict[str, List[Optional["MatrixCell"]]] = {}

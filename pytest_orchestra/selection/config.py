@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Tuple
 
-from pytest_orchestra.workflow.schema import Field, Int, ListOf, MapOf, Node, Record, Str
+from pytest_orchestra.workflow.schema import (
+    Field,
+    Int,
+    ListOf,
+    MapOf,
+    Node,
+    Record,
+    Str,
+)
 
 #: Files whose change can affect any test in ways a map cannot see.
 DEFAULT_RUN_ALL_IF_CHANGED: Tuple[str, ...] = (

@@ -11,17 +11,42 @@ import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
+from pytest_orchestra.selection.changes import (
+    ChangeSet,
+    compute_changes,
+    list_project_files,
+    read_text,
+)
 from pytest_orchestra.selection.config import DEFAULT_RUN_ALL_IF_CHANGED, SelectionSpec
-from pytest_orchestra.selection.changes import ChangeSet, compute_changes, list_project_files, read_text
 from pytest_orchestra.selection.mapstore import MapError, MapStore
-from pytest_orchestra.selection.priority import PastResults, apply_budget, history_from_records, priority_order
+from pytest_orchestra.selection.priority import (
+    PastResults,
+    apply_budget,
+    history_from_records,
+    priority_order,
+)
 from pytest_orchestra.selection.recording import python_tag
-from pytest_orchestra.selection.selector import CollectedTest, Selection, SelectionRules, Selector
+from pytest_orchestra.selection.selector import (
+    CollectedTest,
+    Selection,
+    SelectionRules,
+    Selector,
+)
 
 if TYPE_CHECKING:
-    from pytest_orchestra.records import TestRecord
+    from pytest_orchestra.core.records import TestRecord
     from pytest_orchestra.settings import OrchestraSettings
 
 EXPLAIN_LIMIT = 500
@@ -214,7 +239,11 @@ class SelectionEngine:
         return frozenset(path.rsplit("/", 1)[0] for path in self._listing_now() if path.endswith("/__init__.py"))
 
     def _graph(self, store: MapStore, changes: ChangeSet, read_current: Callable[[str], Optional[str]]) -> Any:
-        from pytest_orchestra.selection.imports import ImportGraph, ModuleIndex, imported_names
+        from pytest_orchestra.selection.imports import (
+            ImportGraph,
+            ModuleIndex,
+            imported_names,
+        )
 
         listing = self._listing_now()
         imports = dict(store.imports())

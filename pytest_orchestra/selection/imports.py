@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-
 _IMPORT_LINE = re.compile(r"^[ \t]*(?:from[ \t]+(?P<base>\.*[\w.]*)[ \t]+import[ \t]+(?P<names>.*)|import[ \t]+(?P<modules>.*))$")
 
 

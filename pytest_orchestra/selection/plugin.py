@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from pytest_orchestra.selection.mapstore import KIND_TEST
 from pytest_orchestra.selection.recorder import IMPORT_CONTEXT
 
 if TYPE_CHECKING:
-    from pytest_orchestra.records import RunResult
+    from pytest_orchestra.core.records import RunResult
     from pytest_orchestra.selection.engine import SelectionOutcome
     from pytest_orchestra.selection.recorder import OpenRecorder, ProjectFiles
     from pytest_orchestra.settings import OrchestraSettings
@@ -40,7 +39,11 @@ WORKER_OUTPUT_KEY = "orchestra_selection"
 
 def start_recording_early(early_config: pytest.Config) -> None:
     """Start the recorders before the initial conftests are imported."""
-    from pytest_orchestra.selection.recorder import OpenRecorder, ProjectFiles, line_recorder
+    from pytest_orchestra.selection.recorder import (
+        OpenRecorder,
+        ProjectFiles,
+        line_recorder,
+    )
 
     root = Path(str(early_config.rootpath))
     package_dir = Path(__file__).resolve().parent.parent
@@ -150,9 +153,9 @@ class MapRecording:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from pytest_orchestra.core.runinfo import git_state
+        from pytest_orchestra.selection.mapstore import MapError
         from pytest_orchestra.selection.recording import build_recording
-        from pytest_orchestra.selection.mapstore import MapError, MapStore
-        from pytest_orchestra.runinfo import git_state
 
         line_data = self.lines.stop()
         open_data = self.opens.stop()

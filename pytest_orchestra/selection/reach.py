@@ -26,10 +26,35 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+)
 
-from pytest_orchestra.selection.pychange import ADDED, EXPORTED, REMOVED, SIGNATURE, VALUE, ChangedBinding
-from pytest_orchestra.selection.reads import EVERY, ClassFacts, FileReads, Key, Modules, analyze_reads
+from pytest_orchestra.selection.pychange import (
+    ADDED,
+    EXPORTED,
+    REMOVED,
+    SIGNATURE,
+    VALUE,
+    ChangedBinding,
+)
+from pytest_orchestra.selection.reads import (
+    EVERY,
+    ClassFacts,
+    FileReads,
+    Key,
+    Modules,
+    analyze_reads,
+)
 
 _HARMLESS_METHOD_DECORATORS = frozenset({"staticmethod", "classmethod", "property", "abstractmethod",
                                          "abc.abstractmethod", "functools.cached_property", "cached_property"})

@@ -8,8 +8,18 @@ from typing import Dict, Mapping, Optional, Sequence, Set
 
 from pytest_orchestra.selection.changes import list_project_files
 from pytest_orchestra.selection.imports import imported_names
-from pytest_orchestra.selection.mapstore import KIND_IMPORT, FileVersion, Recording, blob_hash
-from pytest_orchestra.selection.recorder import IMPORT_CONTEXT, LineData, OpenData, ProjectFiles
+from pytest_orchestra.selection.mapstore import (
+    KIND_IMPORT,
+    FileVersion,
+    Recording,
+    blob_hash,
+)
+from pytest_orchestra.selection.recorder import (
+    IMPORT_CONTEXT,
+    LineData,
+    OpenData,
+    ProjectFiles,
+)
 
 
 def python_tag() -> str:

@@ -21,11 +21,34 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple
+from typing import (
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    Tuple,
+)
 
-from pytest_orchestra.selection.changes import ADDED, DELETED, REF_CHANGED, ChangeSet, FileDelta
+from pytest_orchestra.selection.changes import (
+    ADDED,
+    DELETED,
+    REF_CHANGED,
+    ChangeSet,
+    FileDelta,
+)
 from pytest_orchestra.selection.imports import ImportGraph
-from pytest_orchestra.selection.mapstore import KIND_COLLECT, KIND_FIXTURE, KIND_IMPORT, KIND_TEST, Hit
+from pytest_orchestra.selection.mapstore import (
+    KIND_COLLECT,
+    KIND_FIXTURE,
+    KIND_IMPORT,
+    KIND_TEST,
+    Hit,
+)
 from pytest_orchestra.selection.pychange import PythonChange, analyze_change
 from pytest_orchestra.selection.reach import reach_files
 from pytest_orchestra.selection.recorder import IMPORT_CONTEXT

@@ -14,9 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from pytest_orchestra.codestate import CodeState, repository_root, state_of_run
-from pytest_orchestra.records import RunRecord, TestRecord
-from pytest_orchestra.triage.changedcode import ChangedCode, ChangeVerdict, GitObjects, MapFootprints
+from pytest_orchestra.core.codestate import CodeState, repository_root, state_of_run
+from pytest_orchestra.core.records import RunRecord, TestRecord
+from pytest_orchestra.triage.changedcode import (
+    ChangedCode,
+    ChangeVerdict,
+    GitObjects,
+    MapFootprints,
+)
 from pytest_orchestra.triage.flaky import OUTAGE_SHARE, FlakinessStats, flakiness
 
 #: Past runs of a test read from history.

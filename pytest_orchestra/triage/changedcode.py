@@ -21,10 +21,20 @@ import difflib
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import (
+    Callable,
+    Dict,
+    FrozenSet,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+)
 
-from pytest_orchestra.codestate import DELETED, CodeState, state_of_run
-from pytest_orchestra.records import RunRecord, TestRecord
+from pytest_orchestra.core.codestate import DELETED, CodeState, state_of_run
+from pytest_orchestra.core.records import RunRecord, TestRecord
 
 #: Changed places named in a reason, at most.
 PLACES_SHOWN = 3
@@ -192,7 +202,7 @@ class ChangedCode:
         if text is None and self.objects is not None:
             text = self.objects.text(blob)
         if text is None and self.rootdir is not None:
-            from pytest_orchestra.codestate import blob_id
+            from pytest_orchestra.core.codestate import blob_id
 
             try:
                 raw = (self.rootdir / path).read_bytes()

@@ -150,7 +150,7 @@ def label_failure(
     default_labels, reports_root, history_path = _paths(Path(rootdir))
     path = labels_path or default_labels
     found = find_failure(target, reports_root=reports_root, history_path=history_path, rootdir=Path(rootdir))
-    from pytest_orchestra.redaction import Redactor
+    from pytest_orchestra.core.redaction import Redactor
 
     redact = Redactor.from_environ().redact
     labels = ReviewedLabels.load(path)

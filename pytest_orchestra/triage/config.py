@@ -13,8 +13,10 @@ import re
 from dataclasses import field
 from typing import Any, Mapping
 
-from pytest_orchestra.plainclass import plainclass
-
+from pytest_orchestra.core.categories import (
+    CATEGORIES as CATEGORIES,  # the vocabulary, re-exported
+)
+from pytest_orchestra.core.plainclass import plainclass
 from pytest_orchestra.workflow.schema import (
     Bool,
     ByShape,
@@ -30,19 +32,6 @@ from pytest_orchestra.workflow.schema import (
     expected_error,
     index_path,
     key_path,
-)
-
-#: The fixed vocabulary of failure categories, in the order reports list them.
-CATEGORIES: tuple[str, ...] = (
-    "product",
-    "test",
-    "infrastructure",
-    "environment",
-    "timeout",
-    "data",
-    "flaky",
-    "dependency",
-    "unknown",
 )
 
 PHASES: tuple[str, ...] = ("collect", "setup", "call", "teardown", "crash")

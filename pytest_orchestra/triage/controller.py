@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 import pytest
 
-from pytest_orchestra.plainclass import plainclass
-from pytest_orchestra.records import RunResult, TestRecord
+from pytest_orchestra.core.plainclass import plainclass
+from pytest_orchestra.core.records import RunResult, TestRecord
 from pytest_orchestra.triage.config import QuarantineSpec, TriageSpec
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ class TriageController:
         store = _history_store(self.config)
         if store is None:
             return
-        from pytest_orchestra.codestate import state_of_run
+        from pytest_orchestra.core.codestate import state_of_run
         from pytest_orchestra.triage.assessment import HistoryAssessor
 
         run = result.run
@@ -342,7 +342,7 @@ class TriageController:
     # -- outputs -----------------------------------------------------------------------------
 
     def pytest_orchestra_reports_written(self, result: RunResult, report_dir: Path) -> None:
-        from pytest_orchestra.reporting.writer import write_text_atomically
+        from pytest_orchestra.core.files import write_text_atomically
         from pytest_orchestra.triage.learned import failure_text
 
         records = []

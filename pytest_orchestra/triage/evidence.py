@@ -10,16 +10,17 @@ No pytest import at run time: reports and ExceptionInfo are read duck-typed.
 
 from __future__ import annotations
 
-import functools
-
 import builtins
 import fnmatch
+import functools
 import re
 import sys
 from pathlib import Path, PurePath
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
+from pytest_orchestra.core import channel
+from pytest_orchestra.triage.datainputs import DATA_FOLDERS, TEST_FOLDERS
 from pytest_orchestra.triage.failure import (
     CAPTURED_LIMIT,
     MESSAGE_LIMIT,
@@ -29,7 +30,6 @@ from pytest_orchestra.triage.failure import (
     Frame,
     cap,
 )
-from pytest_orchestra.triage.datainputs import DATA_FOLDERS, TEST_FOLDERS
 from pytest_orchestra.triage.rules.facts import STDLIB_DIRS
 
 if TYPE_CHECKING:
@@ -455,7 +455,7 @@ def failure_from_report(
     falls back to parsing ``report.longrepr``.
     """
     longrepr = str(report.longrepr) if report.longrepr is not None else ""
-    raw = getattr(report, "orchestra_evidence", None)
+    raw = channel.read(report, channel.EVIDENCE)
     if isinstance(raw, dict):
         evidence: FailureEvidence | None = FailureEvidence.from_dict(raw)
     else:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence
 
-from pytest_orchestra.records import FAILING_OUTCOMES, RunRecord, TestRecord
+from pytest_orchestra.core.records import FAILING_OUTCOMES, RunRecord, TestRecord
 
 #: Share of failing tests above which a run is an outage rather than flakes.
 OUTAGE_SHARE = 0.8

@@ -24,12 +24,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
+from pytest_orchestra.core.files import write_text_atomically
 from pytest_orchestra.triage.config import CATEGORIES, DEFAULT_LABELS_FILE
+
 KNOWN_KEYS = ("fingerprint", "category", "by", "at", "note", "example", "text")
 FINGERPRINT = re.compile(r"^[0-9a-f]{12}$")
 #: Categories a person may give: ``unknown`` is not a verdict.
@@ -152,14 +153,7 @@ class ReviewedLabels:
         text = "# Reviewed failure categories: a label wins for every later failure with its fingerprint.\n"
         text += yaml.safe_dump({"labels": [label.to_dict() for label in self]}, sort_keys=False,
                                default_flow_style=False, allow_unicode=True, width=1000)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_text_atomically(target, text)
         self.path = target
         return target
 

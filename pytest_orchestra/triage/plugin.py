@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 
+from pytest_orchestra.core import channel
 from pytest_orchestra.triage.config import QuarantineSpec, TriageSpec
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ class _EvidenceReader:
             return
         read = self._read(node, call.excinfo)
         if read is not None and read[0] is not None:
-            report.orchestra_evidence = read[0]
+            channel.write(report, channel.EVIDENCE, read[0])
 
 
 class EvidenceCollector(_EvidenceReader):
@@ -104,8 +105,8 @@ class EvidenceCollector(_EvidenceReader):
         if pending is not None and report.failed:
             evidence, markers = pending
             if evidence is not None:
-                report.orchestra_evidence = evidence
-            report.orchestra_markers = markers
+                channel.write(report, channel.EVIDENCE, evidence)
+            channel.write(report, channel.MARKERS, markers)
         return report
 
 
@@ -152,9 +153,10 @@ class InProcessEvidence(_EvidenceReader):
         read = self._read(node, call.excinfo)
         if read is None:
             return
-        evidence, report.orchestra_markers = read
+        evidence, markers = read
+        channel.write(report, channel.MARKERS, markers)
         if evidence is not None:
-            report.orchestra_evidence = evidence
+            channel.write(report, channel.EVIDENCE, evidence)
 
 
 def _not_failures() -> tuple:
@@ -210,7 +212,9 @@ class ClassifyFailure:
 
     def __call__(self, failure: "Failure", fingerprint: Optional[str] = None) -> "Decision":
         if fingerprint is None:
-            from pytest_orchestra.triage.fingerprint import fingerprint as fingerprint_of
+            from pytest_orchestra.triage.fingerprint import (
+                fingerprint as fingerprint_of,
+            )
 
             fingerprint = fingerprint_of(failure)
         reviewed = self.classifier.reviewed(fingerprint)
@@ -226,8 +230,8 @@ def failure_for(report: Any, rootdir: Path, *, app: Optional[str] = None, attemp
     """A :class:`Failure` from one (possibly xdist-serialized) report."""
     from pytest_orchestra.triage.evidence import failure_from_report
 
-    markers = tuple(getattr(report, "orchestra_markers", ()) or ())
-    context = dict(getattr(report, "orchestra_context", {}) or {})
+    markers = tuple(channel.read(report, channel.MARKERS, ()) or ())
+    context = channel.context(report)
     return failure_from_report(
         report, rootdir=rootdir, markers=markers, app=app, attempts=attempts, context=context
     )
@@ -255,9 +259,9 @@ class RetryEvidence:
         if self._assessor is not None or self._failed:
             return self._assessor
         self._failed = True
-        from pytest_orchestra.codestate import read_code_state
+        from pytest_orchestra.core.codestate import read_code_state
+        from pytest_orchestra.core.runinfo import git_state
         from pytest_orchestra.history.factory import open_history
-        from pytest_orchestra.runinfo import git_state
         from pytest_orchestra.triage.assessment import HistoryAssessor
         from pytest_orchestra.triage.controller import _map_path
 
@@ -284,7 +288,11 @@ def register_triage(
     config: pytest.Config, settings: "OrchestraSettings", *, runs_tests: bool, is_controller: bool
 ) -> None:
     """Register triage's plugin objects where they have work (see the module docstring)."""
-    from pytest_orchestra.triage.config import quarantine_spec, retries_spec, triage_spec
+    from pytest_orchestra.triage.config import (
+        quarantine_spec,
+        retries_spec,
+        triage_spec,
+    )
 
     sections = settings.workflow.sections
     triage = triage_spec(sections.get("triage"))

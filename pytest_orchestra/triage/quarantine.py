@@ -16,12 +16,11 @@ file, the entry index and the key. Pure logic: no pytest import.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from pytest_orchestra.core.files import write_text_atomically
 from pytest_orchestra.triage.config import QuarantineSpec
 from pytest_orchestra.triage.flaky import FlakinessStats
 
@@ -177,14 +176,7 @@ class QuarantineList:
             default_flow_style=False,
             width=1000,  # one entry's reason on one line
         )
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_text_atomically(target, text)
         self.path = target
         return target
 

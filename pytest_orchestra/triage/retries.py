@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 import pytest
 from _pytest.runner import call_and_report
 
+from pytest_orchestra.core import channel
 from pytest_orchestra.triage.classifier import Decision
 from pytest_orchestra.triage.config import RetriesSpec
 from pytest_orchestra.triage.failure import Failure
@@ -172,7 +173,7 @@ class RetryRunner(RerunStatus):
             ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
             reports, retry = self._run_attempt(item, nextitem, attempt)
             for report in reports:
-                report.orchestra_attempt = attempt  # type: ignore[attr-defined]
+                channel.write(report, channel.ATTEMPT, attempt)
             if retry:
                 for report in reports:
                     if _failed(report):
@@ -181,8 +182,8 @@ class RetryRunner(RerunStatus):
             else:
                 passed = not any(_failed(report) for report in reports)
                 for report in reports:
-                    report.orchestra_attempts = attempt  # type: ignore[attr-defined]
-                    report.orchestra_passed_on_retry = passed and attempt > 1  # type: ignore[attr-defined]
+                    channel.write(report, channel.ATTEMPTS, attempt)
+                    channel.write(report, channel.PASSED_ON_RETRY, passed and attempt > 1)
                     ihook.pytest_runtest_logreport(report=report)
             ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
             if not retry:

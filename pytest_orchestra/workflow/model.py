@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import field, fields, replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from pytest_orchestra.plainclass import plainclass
+from pytest_orchestra.core.plainclass import plainclass
+
 from .schema import SchemaViolation, WorkflowError
 from .sections import BUILTIN_SECTIONS, GATES, validate_document
 

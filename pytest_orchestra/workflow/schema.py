@@ -17,7 +17,7 @@ import math
 import re
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
-from pytest_orchestra.plainclass import plainclass
+from pytest_orchestra.core.plainclass import plainclass
 
 JsonSchema = Dict[str, Any]
 

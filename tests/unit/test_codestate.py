@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_orchestra.codestate import (
+from pytest_orchestra.core.codestate import (
     AT_COMMIT,
     DELETED,
     CodeState,

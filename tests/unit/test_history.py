@@ -22,7 +22,7 @@ from pytest_orchestra.history import SCHEMA_VERSION, HistoryStore, NullHistorySt
 from pytest_orchestra.history import connection as connection_module
 from pytest_orchestra.history import recovery, schema
 from pytest_orchestra.history import store as store_module
-from pytest_orchestra.records import RunRecord, TestRecord
+from pytest_orchestra.core.records import RunRecord, TestRecord
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STAMP = r"\d{8}T\d{6}Z"
@@ -392,7 +392,7 @@ WRITER = """
     import os, socket, sys, time
     from pathlib import Path
     from pytest_orchestra.history import HistoryStore
-    from pytest_orchestra.records import RunRecord, TestRecord
+    from pytest_orchestra.core.records import RunRecord, TestRecord
 
     path, run_id, start_at = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
     while time.time() < start_at:
@@ -449,7 +449,7 @@ CREATOR = """
     import os, sys, time
     from pathlib import Path
     from pytest_orchestra.history import HistoryStore
-    from pytest_orchestra.records import RunRecord
+    from pytest_orchestra.core.records import RunRecord
 
     folder, start_at = Path(sys.argv[1]), float(sys.argv[2])
     for number in range(25):
@@ -480,7 +480,7 @@ CRASHER = """
     import os, socket, sys, time
     from pathlib import Path
     from pytest_orchestra.history import HistoryStore
-    from pytest_orchestra.records import RunRecord, TestRecord
+    from pytest_orchestra.core.records import RunRecord, TestRecord
 
     store = HistoryStore.open(Path(sys.argv[1]))
     store.begin_run(RunRecord("doomed", time.time(), host=socket.gethostname(), pid=os.getpid()))

@@ -21,7 +21,7 @@ import pytest
 
 from pytest_orchestra.history import NullHistoryStore, RunHistory
 from pytest_orchestra.history.summary import RunSummary
-from pytest_orchestra.records import RunRecord, TestRecord
+from pytest_orchestra.core.records import RunRecord, TestRecord
 from tests.pghistory import Backend, backend, history_server, history_url  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -366,7 +366,7 @@ WRITER = """
 import sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from pytest_orchestra.records import RunRecord, TestRecord
+from pytest_orchestra.core.records import RunRecord, TestRecord
 from tests.pghistory import Backend
 backend = Backend({name!r}, {where!r})
 writer, runs, tests = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
@@ -408,7 +408,7 @@ def test_a_killed_session_keeps_its_tests_and_is_marked_incomplete(backend: Back
     source = textwrap.dedent(f"""
         import os, signal, sys, time
         sys.path.insert(0, {str(REPO_ROOT)!r})
-        from pytest_orchestra.records import RunRecord, TestRecord
+        from pytest_orchestra.core.records import RunRecord, TestRecord
         from tests.pghistory import Backend
         store = Backend({backend.name!r}, {backend.where!r}).open()
         store.begin_run(RunRecord(run_id="killed", started=time.time(), host=os.uname().nodename, pid=os.getpid()))

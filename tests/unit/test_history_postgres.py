@@ -22,7 +22,7 @@ from pytest_orchestra.history.postgres import PostgresHistoryStore
 from pytest_orchestra.history.spool import Spool
 from pytest_orchestra.history.store import HistoryStore
 from pytest_orchestra.history.throwaway import ThrowawayPostgres
-from pytest_orchestra.records import RunRecord, TestRecord
+from pytest_orchestra.core.records import RunRecord, TestRecord
 from tests.pghistory import history_server, history_url  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_orchestra.marks import MarkerSurvey, closest_marker
+from pytest_orchestra.core.marks import MarkerSurvey, closest_marker
 
 
 def test_marker_reads_agree_with_pytest(pytester: pytest.Pytester) -> None:

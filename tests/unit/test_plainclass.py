@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, Tuple
 
 import pytest
 
-from pytest_orchestra.plainclass import plainclass
+from pytest_orchestra.core.plainclass import plainclass
 
 
 def _both(frozen: bool) -> Tuple[type, type]:

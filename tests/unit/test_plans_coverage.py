@@ -13,7 +13,7 @@ from pytest_orchestra.plans.coverage import (
     passing_must_pass,
     required_cells,
 )
-from pytest_orchestra.records import TestRecord
+from pytest_orchestra.core.records import TestRecord
 from pytest_orchestra.workflow.model import ExcludeRule
 
 GUEST_ENTERPRISE = ExcludeRule(0, {"role": ("Guest",), "edition": ("enterprise",)}, "no seat")

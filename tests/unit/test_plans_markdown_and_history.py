@@ -7,7 +7,7 @@ from pathlib import Path
 from pytest_orchestra.history import HistoryStore
 from pytest_orchestra.history.store import NullHistoryStore
 from pytest_orchestra.plans.markdown import MAX_RERUN_ROWS, plan_sections
-from pytest_orchestra.records import RunRecord, RunResult, TestRecord
+from pytest_orchestra.core.records import RunRecord, RunResult, TestRecord
 from pytest_orchestra.reporting.markdown import render_report
 
 

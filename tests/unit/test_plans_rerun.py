@@ -18,7 +18,7 @@ from pytest_orchestra.plans.rerun import (
     rerun_section,
     split_collected,
 )
-from pytest_orchestra.records import RunRecord, TestRecord
+from pytest_orchestra.core.records import RunRecord, TestRecord
 
 CATEGORIES = ("product", "infrastructure", "flaky")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from pytest_orchestra.redaction import Redactor, is_secret_name
+from pytest_orchestra.core.redaction import Redactor, is_secret_name
 
 
 def test_secret_names_are_recognised_case_insensitively() -> None:
@@ -81,7 +81,7 @@ def test_redact_is_fast_on_a_large_text() -> None:
 
 
 def test_working_directories_and_author_names_are_not_secrets() -> None:
-    from pytest_orchestra.redaction import Redactor as _Redactor
+    from pytest_orchestra.core.redaction import Redactor as _Redactor
 
     redactor = _Redactor.from_environ(
         {"PWD": "/work/main", "OLDPWD": "/tmp/x", "GIT_AUTHOR_NAME": "Dana Scully", "DB_PWD": "hunter22"}
@@ -91,7 +91,7 @@ def test_working_directories_and_author_names_are_not_secrets() -> None:
 
 
 def test_secrets_added_later_are_masked_for_every_holder() -> None:
-    from pytest_orchestra.redaction import Redactor
+    from pytest_orchestra.core.redaction import Redactor
 
     redactor = Redactor(["first-secret-value"])
     holder = redactor  # e.g. the recorder and the sinks share one object

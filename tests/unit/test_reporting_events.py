@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from pytest_orchestra.records import GateCheck, GateVerdict, RunRecord, RunResult, TestRecord
+from pytest_orchestra.core.records import GateCheck, GateVerdict, RunRecord, RunResult, TestRecord
 from pytest_orchestra.reporting.events import build_spans, render_events, spans_to_jsonl
 
 STARTED = 1714564800.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_orchestra.records import RunRecord, RunResult, TestRecord
+from pytest_orchestra.core.records import RunRecord, RunResult, TestRecord
 from pytest_orchestra.reporting.github import (
     TRUNCATION_NOTICE,
     annotation_lines,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from pytest_orchestra.records import GateCheck, GateVerdict, RunRecord, RunResult, TestRecord
+from pytest_orchestra.core.records import GateCheck, GateVerdict, RunRecord, RunResult, TestRecord
 from pytest_orchestra.reporting.markdown import render_report
 
 STARTED = 1714564800.0

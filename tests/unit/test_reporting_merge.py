@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_orchestra.records import GateCheck, GateVerdict, RunRecord, RunResult, TestRecord
-from pytest_orchestra.redaction import Redactor
+from pytest_orchestra.core.records import GateCheck, GateVerdict, RunRecord, RunResult, TestRecord
+from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.reporting.merge import MergeError, find_report_dir, main, merge_reports
 from pytest_orchestra.reporting.writer import write_reports
 

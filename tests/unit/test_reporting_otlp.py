@@ -9,8 +9,8 @@ from typing import Iterator, List, Tuple
 
 import pytest
 
-from pytest_orchestra.records import RunRecord, RunResult, TestRecord
-from pytest_orchestra.redaction import Redactor
+from pytest_orchestra.core.records import RunRecord, RunResult, TestRecord
+from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.reporting.events import build_spans
 from pytest_orchestra.reporting.otlp import export_spans, traces_endpoint
 from tests.httpfakes import RecordingServer, recording_server

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pytest_orchestra.records import GateCheck, GateVerdict, RunRecord, RunResult, TestRecord
+from pytest_orchestra.core.records import GateCheck, GateVerdict, RunRecord, RunResult, TestRecord
 from pytest_orchestra.reporting.summary import build_summary, failure_reason, iso_utc, run_duration
 
 STARTED = 1714564800.0  # 2024-05-01T12:00:00Z
@@ -152,7 +152,7 @@ def test_shared_helpers() -> None:
 
 
 def test_flaky_tests_count_by_category_and_as_retried_but_not_as_failures() -> None:
-    from pytest_orchestra.records import RunRecord, RunResult, TestRecord
+    from pytest_orchestra.core.records import RunRecord, RunResult, TestRecord
     from pytest_orchestra.reporting.summary import build_summary
 
     tests = [

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_orchestra.records import RunRecord, RunResult, TestRecord
-from pytest_orchestra.redaction import Redactor
+from pytest_orchestra.core.records import RunRecord, RunResult, TestRecord
+from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.reporting import writer
 from pytest_orchestra.reporting.events import build_spans, spans_to_jsonl
 from pytest_orchestra.reporting.markdown import render_report

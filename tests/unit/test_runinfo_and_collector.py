@@ -11,7 +11,7 @@ from typing import Any, List
 import pytest
 
 from pytest_orchestra.collector import TestRecordBuilder, collection_error_record, one_line_reason, phase_outcome
-from pytest_orchestra.runinfo import GitState, detect_trigger, git_state, new_run_id
+from pytest_orchestra.core.runinfo import GitState, detect_trigger, git_state, new_run_id
 
 
 def test_run_ids_sort_by_time_and_are_unique() -> None:

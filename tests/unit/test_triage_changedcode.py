@@ -8,8 +8,8 @@ from typing import List, Tuple
 
 import pytest
 
-from pytest_orchestra.codestate import CodeState, blob_id, read_code_state
-from pytest_orchestra.records import RunRecord, TestRecord
+from pytest_orchestra.core.codestate import CodeState, blob_id, read_code_state
+from pytest_orchestra.core.records import RunRecord, TestRecord
 from pytest_orchestra.triage.changedcode import ChangedCode, Footprint, GitObjects, changed_lines
 
 CALC = "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n"

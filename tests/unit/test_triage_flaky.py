@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_orchestra.records import RunRecord, TestRecord
+from pytest_orchestra.core.records import RunRecord, TestRecord
 from pytest_orchestra.triage.flaky import flakiness, is_outage
 
 NODE = "tests/test_cart.py::test_total"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_orchestra.records import RunRecord, TestRecord
+from pytest_orchestra.core.records import RunRecord, TestRecord
 from pytest_orchestra.triage import cli, label_failure
 from pytest_orchestra.triage.classifier import Classifier
 from pytest_orchestra.triage.failure import Failure, FailureEvidence, Frame

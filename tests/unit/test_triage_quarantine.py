@@ -134,7 +134,7 @@ def test_failed_save_leaves_the_old_file_and_no_temp(qfile: Path, monkeypatch: p
     def broken_replace(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("pytest_orchestra.triage.quarantine.os.replace", broken_replace)
+    monkeypatch.setattr("pytest_orchestra.core.files.os.replace", broken_replace)
     qlist = QuarantineList.load(qfile)
     qlist.add(QuarantineEntry("x::y", "r"))
     with pytest.raises(OSError):

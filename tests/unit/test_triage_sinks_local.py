@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_orchestra.records import RunRecord
-from pytest_orchestra.redaction import Redactor
+from pytest_orchestra.core.records import RunRecord
+from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.triage.config import SinkSpec
 from pytest_orchestra.triage.routing import RoutedFailure
 from pytest_orchestra.triage.sinks import build_sinks, markdown_section

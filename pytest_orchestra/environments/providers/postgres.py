@@ -11,7 +11,6 @@ run's reaper does.
 
 from __future__ import annotations
 
-
 import os
 import signal
 import tempfile
@@ -32,8 +31,8 @@ from pytest_orchestra.environments.pgserver import (
     SUPERUSER,
     ServerRecord,
     admin_params,
-    fresh_cluster,
     find_binaries,
+    fresh_cluster,
     quote_ident,
     reap_initdb_dirs,
     run_sql,

@@ -9,7 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from pytest_orchestra.environments.config import EnvironmentSpec
-from pytest_orchestra.environments.environment import Environment, ProvisionContext, ProvisionError
+from pytest_orchestra.environments.environment import (
+    Environment,
+    ProvisionContext,
+    ProvisionError,
+)
 from pytest_orchestra.environments.providers.placeholders import fill_env
 
 

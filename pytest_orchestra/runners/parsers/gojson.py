@@ -14,7 +14,13 @@ import json
 import re
 from typing import Any, Dict, List, Tuple
 
-from pytest_orchestra.runners.cases import CaseResult, ParsedReport, ReportError, clip, unique_ids
+from pytest_orchestra.runners.cases import (
+    CaseResult,
+    ParsedReport,
+    ReportError,
+    clip,
+    unique_ids,
+)
 
 OUTCOMES = {"pass": "passed", "fail": "failed", "skip": "skipped"}
 #: ``    calc_test.go:12: got 3, want 4``: where Go's t.Error/t.Fatal output points.

@@ -12,7 +12,14 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import List, Optional
 
-from pytest_orchestra.runners.cases import CaseResult, ParsedReport, ReportError, clip, qualified, unique_ids
+from pytest_orchestra.runners.cases import (
+    CaseResult,
+    ParsedReport,
+    ReportError,
+    clip,
+    qualified,
+    unique_ids,
+)
 
 #: Class names that say nothing about the case (Node writes "test" for every case).
 GENERIC_CLASSNAMES = frozenset({"", "test"})

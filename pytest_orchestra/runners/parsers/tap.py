@@ -18,7 +18,13 @@ import re
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from pytest_orchestra.runners.cases import CaseResult, ParsedReport, ReportError, clip, unique_ids
+from pytest_orchestra.runners.cases import (
+    CaseResult,
+    ParsedReport,
+    ReportError,
+    clip,
+    unique_ids,
+)
 
 TEST_LINE = re.compile(r"^(not )?ok\b(?:\s+(\d+))?\s*(?:-\s*)?(.*)$")
 DIRECTIVE = re.compile(r"(?<!\\)#\s*(skip|todo)\S*\s*(.*)$", re.IGNORECASE)

@@ -13,7 +13,14 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Dict, List, Optional
 
-from pytest_orchestra.runners.cases import CaseResult, ParsedReport, ReportError, clip, qualified, unique_ids
+from pytest_orchestra.runners.cases import (
+    CaseResult,
+    ParsedReport,
+    ReportError,
+    clip,
+    qualified,
+    unique_ids,
+)
 
 OUTCOMES: Dict[str, str] = {
     "passed": "passed",

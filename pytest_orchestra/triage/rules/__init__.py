@@ -24,7 +24,12 @@ from typing import Iterable
 
 from pytest_orchestra.triage.rules.data import CORRUPT_ARCHIVE_RULE, DATA_RULES
 from pytest_orchestra.triage.rules.environment import ENVIRONMENT_RULES
-from pytest_orchestra.triage.rules.facts import DATA_FOLDERS, STDLIB_DIRS, TEST_FOLDERS, Facts
+from pytest_orchestra.triage.rules.facts import (
+    DATA_FOLDERS,
+    STDLIB_DIRS,
+    TEST_FOLDERS,
+    Facts,
+)
 from pytest_orchestra.triage.rules.infrastructure import INFRASTRUCTURE_RULES
 from pytest_orchestra.triage.rules.product import FALLBACK_RULES, PRODUCT_RULES
 from pytest_orchestra.triage.rules.rule import Rule, first_match

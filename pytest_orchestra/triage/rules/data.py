@@ -14,7 +14,12 @@ from pytest_orchestra.triage.failure import TEST_KINDS
 from pytest_orchestra.triage.rules.environment import missing_file
 from pytest_orchestra.triage.rules.facts import Facts, because, rx
 from pytest_orchestra.triage.rules.rule import Rule
-from pytest_orchestra.triage.rules.vocabulary import CONVERSION, DECODE_WORDS, QUOTED_VALUE, REJECTED_VALUE
+from pytest_orchestra.triage.rules.vocabulary import (
+    CONVERSION,
+    DECODE_WORDS,
+    QUOTED_VALUE,
+    REJECTED_VALUE,
+)
 
 DECODE_ERRORS = (
     "JSONDecodeError", "YAMLError", "_csv.Error", "csv.Error", "xml.etree.ElementTree.ParseError",

@@ -12,9 +12,20 @@ from __future__ import annotations
 
 import re
 
-from pytest_orchestra.triage.rules.facts import Facts, because, in_test_tree, path_has, path_parts, rx
+from pytest_orchestra.triage.rules.facts import (
+    Facts,
+    because,
+    in_test_tree,
+    path_has,
+    path_parts,
+    rx,
+)
 from pytest_orchestra.triage.rules.rule import Rule
-from pytest_orchestra.triage.rules.vocabulary import MISSING_DEPENDENCY, VERSION_REQUIREMENT, says_version_in_type
+from pytest_orchestra.triage.rules.vocabulary import (
+    MISSING_DEPENDENCY,
+    VERSION_REQUIREMENT,
+    says_version_in_type,
+)
 
 MISSING_MODULE = re.compile(r"No module named '([^']+)'")
 CANNOT_IMPORT = re.compile(r"cannot import name '[^']+' from '([^']+)'")

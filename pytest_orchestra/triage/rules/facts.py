@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
 from pytest_orchestra.triage.datainputs import DATA_FOLDERS, TEST_FOLDERS
-from pytest_orchestra.triage.failure import PROJECT_KINDS, TEST_KINDS, Failure, FailureEvidence, Frame
+from pytest_orchestra.triage.failure import (
+    PROJECT_KINDS,
+    TEST_KINDS,
+    Failure,
+    FailureEvidence,
+    Frame,
+)
 from pytest_orchestra.triage.rules.vocabulary import rx, type_words
 
 if TYPE_CHECKING:

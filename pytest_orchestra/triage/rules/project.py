@@ -26,7 +26,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional
 
-from pytest_orchestra.triage.datainputs import SKIPPED_FOLDERS, in_test_tree, test_tree_files
+from pytest_orchestra.triage.datainputs import (
+    SKIPPED_FOLDERS,
+    in_test_tree,
+    test_tree_files,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib

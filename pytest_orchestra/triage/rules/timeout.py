@@ -13,7 +13,11 @@ import re
 
 from pytest_orchestra.triage.rules.facts import Facts, because, raised
 from pytest_orchestra.triage.rules.rule import Rule
-from pytest_orchestra.triage.rules.vocabulary import TIME_RAN_OUT, rx, says_timeout_in_type
+from pytest_orchestra.triage.rules.vocabulary import (
+    TIME_RAN_OUT,
+    rx,
+    says_timeout_in_type,
+)
 
 PYTEST_TIMEOUT = re.compile(r"^Timeout >|\+{3,} Timeout \+{3,}|Failed: Timeout >", re.MULTILINE)
 #: The looser phrases a test's or helper's own assertion uses for a deadline.

@@ -10,9 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from pytest_orchestra.redaction import Redactor
+from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.triage.config import SinkSpec
-from pytest_orchestra.triage.sinks.base import DeliveryResult, HttpClient, Sink, run_summary
+from pytest_orchestra.triage.sinks.base import (
+    DeliveryResult,
+    HttpClient,
+    Sink,
+    run_summary,
+)
 from pytest_orchestra.triage.sinks.github import GithubSink
 from pytest_orchestra.triage.sinks.github_issues import GitHubIssuesSink
 from pytest_orchestra.triage.sinks.jsonl import JsonlSink

@@ -14,7 +14,7 @@ import posixpath
 import re
 from typing import Any, Mapping, Sequence
 
-from pytest_orchestra.redaction import Redactor
+from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.triage.sinks.base import DeliveryError, HttpClient
 from pytest_orchestra.triage.sinks.spool import Spool, SpoolingSink
 from pytest_orchestra.triage.sinks.webhook import with_secret

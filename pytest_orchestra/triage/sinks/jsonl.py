@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from pytest_orchestra.redaction import Redactor
+from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.triage.routing import RoutedFailure
 from pytest_orchestra.triage.sinks.base import DeliveryResult, one_line, run_summary
 

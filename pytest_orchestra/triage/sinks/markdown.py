@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from pytest_orchestra.redaction import Redactor
+from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.triage.routing import RoutedFailure
 from pytest_orchestra.triage.sinks.base import DeliveryResult, one_line
 

@@ -10,14 +10,13 @@ pytest import.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from pytest_orchestra.redaction import Redactor
+from pytest_orchestra.core.files import write_text_atomically
+from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.triage.routing import RoutedFailure
 from pytest_orchestra.triage.sinks.base import DeliveryResult, one_line, run_summary
 
@@ -32,14 +31,7 @@ class Spool:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"{time.time_ns() % 1_000_000_000:09d}"
         count = len(self.pending())
         target = self.directory / f"{stamp}-{count:05d}.json"
-        handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(payload, stream)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_text_atomically(target, json.dumps(payload))
         return target
 
     def pending(self) -> list[Path]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from pytest_orchestra.redaction import Redactor
+from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.triage.sinks.base import DeliveryError, HttpClient
 from pytest_orchestra.triage.sinks.spool import Spool, SpoolingSink
 

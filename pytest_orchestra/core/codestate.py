@@ -25,7 +25,7 @@ import subprocess
 from pathlib import Path
 from typing import Dict, Iterable, Mapping, Optional, Tuple
 
-from pytest_orchestra.plainclass import plainclass
+from pytest_orchestra.core.plainclass import plainclass
 
 #: Folders that hold tool output, never code, wherever they appear.
 TOOL_FOLDERS = frozenset({

@@ -12,7 +12,7 @@ from dataclasses import field
 from operator import attrgetter
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
-from pytest_orchestra.plainclass import plainclass
+from pytest_orchestra.core.plainclass import plainclass
 
 _OUTCOME = attrgetter("outcome")
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Mapping, Optional
 
-from pytest_orchestra.plainclass import plainclass
+from pytest_orchestra.core.plainclass import plainclass
 
 #: CI systems recognised from their environment variables, checked in order.
 #: Each entry: (trigger name, variable, required value or None for "set and non-empty").
