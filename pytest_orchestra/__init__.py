@@ -19,8 +19,8 @@ if TYPE_CHECKING:
         RunResult,
         TestRecord,
     )
-    from pytest_orchestra.gates import GATE_FAILED_EXIT_CODE
     from pytest_orchestra.matrix import MatrixContext
+    from pytest_orchestra.recording.gates import GATE_FAILED_EXIT_CODE
     from pytest_orchestra.workflow import Workflow, WorkflowError, load_workflow
 
 __version__ = "0.1.0"
@@ -42,7 +42,7 @@ __all__ = [
 # Imported on first use: pytest imports this package for the plugin on every
 # run, and a suite that uses none of the API should not pay for all of it.
 _LAZY = {
-    "GATE_FAILED_EXIT_CODE": "pytest_orchestra.gates",
+    "GATE_FAILED_EXIT_CODE": "pytest_orchestra.recording.gates",
     "MatrixContext": "pytest_orchestra.matrix",
     "GateCheck": "pytest_orchestra.core.records",
     "GateVerdict": "pytest_orchestra.core.records",

@@ -15,7 +15,7 @@ COMMANDS: Dict[str, str] = {
     "schema": "pytest_orchestra.workflow.__main__:print_schema",
     "triage": "pytest_orchestra.triage.cli:main",
     "data": "pytest_orchestra.data.cli:main",
-    "merge": "pytest_orchestra.reporting.merge:main",
+    "merge": "pytest_orchestra.ordering.merge:main",
     "map": "pytest_orchestra.selection.cli:main",
     "history": "pytest_orchestra.history.cli:main",
 }

@@ -18,6 +18,8 @@ import pytest
 if TYPE_CHECKING:
     from pytest_orchestra.core.records import (
         GateCheck,
+        RecordListener,
+        ReportSection,
         RunRecord,
         RunResult,
         TestRecord,
@@ -51,18 +53,34 @@ def pytest_orchestra_run_started(config: pytest.Config, run: "RunRecord") -> Non
     """
 
 
+def pytest_orchestra_record_listeners(config: pytest.Config) -> "Optional[Sequence[RecordListener]]":
+    """Declare listeners the hub tells of the records they want.
+
+    Called once on the controller at session start. Return
+    :class:`~pytest_orchestra.core.records.RecordListener` objects: each says
+    which records it wants (``wants(record)``, and ``wants_passing`` for plain
+    passes) and is called with them (``recorded(record, reports)``) as each
+    record completes, before it is stored and before
+    ``pytest_orchestra_test_recorded``. The plugin's own capabilities (triage,
+    ordering) listen this way, so a passing test costs no call. All
+    implementations' results are used.
+    """
+
+
 def pytest_orchestra_test_recorded(
     config: pytest.Config, record: "TestRecord", reports: Sequence[pytest.TestReport]
 ) -> None:
     """One test's record is complete, before it is stored.
 
     Called on the controller once per test item (and once per collection error,
-    with its ``CollectReport``), after its last phase was reported. ``reports``
-    are that item's phase reports as the controller received them (serialized
-    and rebuilt under xdist, so no live exception objects; attempts replaced by
-    a retry have ``outcome == "rerun"``). Implementations may
-    fill fields of ``record`` in place (``category``, ``flaky``,
-    ``quarantined``...). The return value is ignored.
+    with its ``CollectReport``), after its last phase was reported and after
+    the record listeners (so ``record.category`` is set). ``reports`` are that
+    item's phase reports as the controller received them (serialized and
+    rebuilt under xdist, so no live exception objects; attempts replaced by a
+    retry have ``outcome == "rerun"``). Implementations may fill fields of
+    ``record`` in place (``category``, ``flaky``, ``quarantined``...). Every
+    record is passed when some plugin implements this hook. The return value
+    is ignored.
     """
 
 
@@ -86,6 +104,22 @@ def pytest_orchestra_run_finished(config: pytest.Config, result: "RunResult") ->
     are written. Implementations may add entries to ``result.sections`` (they
     appear in ``summary.json`` under their own key). The return value is
     ignored.
+    """
+
+
+def pytest_orchestra_report_sections(
+    config: pytest.Config, result: "RunResult"
+) -> "Optional[Sequence[ReportSection]]":
+    """Contribute sections (and files) to the run's report.
+
+    Called on the controller at the end of the session, after
+    ``pytest_orchestra_run_finished`` and before the reports are written.
+    Return :class:`~pytest_orchestra.core.records.ReportSection` objects: each
+    one's ``data`` goes to summary.json under its ``key``, its ``markdown``
+    lines into report.md at its ``order``, its ``files`` into the report
+    folder, all redacted. The report writers import no capability: this is
+    how a capability's findings reach the report. All implementations'
+    results are used.
     """
 
 

@@ -109,9 +109,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     is_controller = not hasattr(config, "workerinput")
     if is_controller:
-        from pytest_orchestra.reporting.plugin import RunRecorder
+        from pytest_orchestra.recording.hub import RunHub
 
-        config.pluginmanager.register(RunRecorder(config, settings), "orchestra-recorder")
+        config.pluginmanager.register(RunHub(config, settings), RunHub.name)
     from pytest_orchestra.triage.plugin import register_triage
 
     register_triage(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)

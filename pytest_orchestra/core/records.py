@@ -10,7 +10,17 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import field
 from operator import attrgetter
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import (
+    Any,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    Tuple,
+)
 
 from pytest_orchestra.core.plainclass import plainclass
 
@@ -197,8 +207,53 @@ class RunResult:
     workflow_source: Optional[str] = None
     #: Matrix dimensions in declaration order, used for the role x edition tables.
     matrix_dimensions: List[str] = field(default_factory=list)
-    #: Filled by capabilities that have something to say (selection, triage...).
+    #: Filled by capabilities that have something to say (selection, triage...): summary.json's keys.
     sections: Dict[str, Any] = field(default_factory=dict)
+    #: The report sections capabilities contributed (their report.md lines and files).
+    contributions: List["ReportSection"] = field(default_factory=list)
+
+    def add_section(self, section: "ReportSection") -> None:
+        """Take a contributed section: its data under its key, its lines and files for the writers."""
+        if section.data is not None:
+            self.sections[section.key] = section.data
+        self.contributions.append(section)
+
+
+class RecordListener(Protocol):
+    """A capability the hub tells of the records it wants (``pytest_orchestra_record_listeners``).
+
+    The hub calls :meth:`recorded` once per record for which :meth:`wants`
+    is true, before the record is stored and before the public
+    ``pytest_orchestra_test_recorded`` hook, so a listener may fill the
+    record's fields (``category``, ``flaky``...). A plain passing record (passed
+    on its first attempt) is offered only when :attr:`wants_passing` is true:
+    most records are plain passes, and a call that would change nothing costs
+    more than the rest of the record's bookkeeping.
+    """
+
+    wants_passing: bool
+
+    def wants(self, record: "TestRecord") -> bool: ...
+
+    def recorded(self, record: "TestRecord", reports: Sequence[Any]) -> None: ...
+
+
+@plainclass(frozen=True)
+class ReportSection:
+    """What a capability adds to a run's report (``pytest_orchestra_report_sections``).
+
+    ``data`` goes to summary.json under ``key`` (and to ``RunResult.sections``);
+    ``markdown`` is the section's lines in report.md, placed by ``order`` (the
+    pipeline order: selection 20, ordering 30, plans 40, history 50, triage 60);
+    ``files`` are further files of the report folder (``{"triage.json": text}``,
+    sub-folders allowed), written redacted and atomically by the writer.
+    """
+
+    key: str
+    data: Any = None
+    markdown: Tuple[str, ...] = ()
+    order: int = 100
+    files: Tuple[Tuple[str, str], ...] = ()
 
 
 def format_cell(values: Mapping[str, str]) -> str:

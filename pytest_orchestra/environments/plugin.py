@@ -195,20 +195,20 @@ class EnvironmentsController:
         if events:
             self.events.extend(events)
 
-    def pytest_orchestra_run_finished(self, config: pytest.Config, result: Any) -> None:
-        if self.events:
-            result.sections["environments"] = {"events": list(self.events)}
+    def pytest_orchestra_report_sections(self, config: pytest.Config, result: Any) -> List[Any]:
+        """summary.json's ``environments`` (provisioning and health events) and the services' logs."""
+        from pytest_orchestra.core.records import ReportSection
 
-    def pytest_orchestra_reports_written(self, config: pytest.Config, result: Any, report_dir: Path) -> None:
+        files = []
         logs = self.state_dir / "logs" / self.run_key
-        if not logs.is_dir():
-            return
-        target = Path(report_dir) / "environments"
-        target.mkdir(parents=True, exist_ok=True)
-        for log in sorted(logs.iterdir()):
-            text = log.read_text(encoding="utf-8", errors="replace")
-            (target / log.name).write_text(self.redactor.redact(text), encoding="utf-8")
-        shutil.rmtree(logs, ignore_errors=True)
+        if logs.is_dir():
+            for log in sorted(logs.iterdir()):
+                files.append((f"environments/{log.name}", log.read_text(encoding="utf-8", errors="replace")))
+            shutil.rmtree(logs, ignore_errors=True)
+        if not self.events and not files:
+            return []
+        return [ReportSection("environments", {"events": list(self.events)} if self.events else None,
+                              files=tuple(files))]
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

@@ -19,7 +19,7 @@ from pytest_orchestra.history.cli import CommandError, Sources, open_source
 
 
 def report(args: argparse.Namespace, sources: Sources) -> int:
-    from pytest_orchestra.history.render import write_trends_svg
+    from pytest_orchestra.history.render import report_section
     from pytest_orchestra.history.trends import report_trends
     from pytest_orchestra.reporting.writer import write_reports
 
@@ -33,16 +33,14 @@ def report(args: argparse.Namespace, sources: Sources) -> int:
             run.gate_passed = result.gate.passed
         trends = report_trends(store, run)
         if trends is not None:
-            result.sections["trends"] = trends.as_dict()
+            result.add_section(report_section(trends))
     out = Path(args.out) if args.out else sources.base_dir / "reports" / args.run
     redactor = Redactor.from_environ()
     paths = write_reports(result, out, redactor=redactor)
-    if trends is not None:
-        write_trends_svg(trends, out, redactor=redactor)
     failing = sum(1 for test in result.tests if test.failed and not test.quarantined)
     print(f"history report: {run.run_id}: {len(result.tests)} tests, {failing} failed -> {paths.markdown}")
     if result.gate.enabled and not result.gate.passed:
-        from pytest_orchestra.gates import GATE_FAILED_EXIT_CODE
+        from pytest_orchestra.recording.gates import GATE_FAILED_EXIT_CODE
 
         for check in result.gate.violations:
             print(f"history report: gate: {check.describe()}")
@@ -51,7 +49,7 @@ def report(args: argparse.Namespace, sources: Sources) -> int:
 
 
 def _gate(store: Any, result: RunResult, rules: str) -> GateVerdict:
-    from pytest_orchestra.gates import evaluate_gates
+    from pytest_orchestra.recording.gates import evaluate_gates
     from pytest_orchestra.workflow import GatesSpec, WorkflowError, load_workflow
 
     run = result.run

@@ -3,9 +3,10 @@ PR comments and files), an SVG file in the report folder, and plain text for the
 
 from __future__ import annotations
 
+from pytest_orchestra.core.records import ReportSection
+
 import statistics
 import time
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from pytest_orchestra.history.trends import (
@@ -146,14 +147,11 @@ def text_lines(trends: Trends) -> List[str]:
     return lines
 
 
-def write_trends_svg(trends: Trends, folder: Path, *, redactor: Any = None) -> Path:
-    """Write ``trends.svg`` into ``folder`` (atomically); returns its path."""
-    from pytest_orchestra.core.files import write_text_atomically
-
-    text = svg_chart(trends)
-    path = folder / SVG_FILE
-    write_text_atomically(path, redactor.redact(text) if redactor is not None else text)
-    return path
+def report_section(trends: Trends) -> ReportSection:
+    """The trends as a report section: summary.json's ``trends``, report.md's section, ``trends.svg``."""
+    data = trends.as_dict()
+    return ReportSection("trends", data, tuple(markdown_section(data)), order=50,
+                         files=((SVG_FILE, svg_chart(trends)),))
 
 
 def svg_chart(trends: Trends, *, width: int = 760, height: int = 360) -> str:

@@ -425,15 +425,16 @@ class OrderingRecorder:
         self.shard = shard
         self.dependency_skipped: List[Dict[str, str]] = []
 
-    #: Only skipped records are changed (see reporting's ``record_filters``).
-    orchestra_wants_passing_records = False
+    #: A record listener (``core.records.RecordListener``): only skipped records are changed.
+    wants_passing = False
 
-    def orchestra_wants_record(self, record: "TestRecord") -> bool:
-        """Whether :meth:`pytest_orchestra_test_recorded` can change ``record`` (see reporting's ``record_filters``)."""
+    def pytest_orchestra_record_listeners(self, config: pytest.Config) -> List["OrderingRecorder"]:
+        return [self]
+
+    def wants(self, record: "TestRecord") -> bool:
         return record.outcome == "skipped"
 
-    def pytest_orchestra_test_recorded(self, config: pytest.Config, record: "TestRecord",
-                                       reports: Sequence[Any]) -> None:
+    def recorded(self, record: "TestRecord", reports: Sequence[Any]) -> None:
         if record.outcome != "skipped":
             return
         for report in reports:
@@ -444,13 +445,15 @@ class OrderingRecorder:
                 self.dependency_skipped.append({"nodeid": record.nodeid, "reason": reason})
                 return
 
-    def pytest_orchestra_run_finished(self, config: pytest.Config, result: "RunResult") -> None:
+    def pytest_orchestra_report_sections(self, config: pytest.Config, result: "RunResult") -> List[Any]:
         if self.shard is None and not self.dependency_skipped:
-            return
-        result.sections["ordering"] = {
+            return []
+        from pytest_orchestra.ordering.report import report_section
+
+        return [report_section({
             "shard": str(self.shard) if self.shard else None,
             "dependency_skipped": self.dependency_skipped,
-        }
+        })]
 
 
 class XdistHooks:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 import pytest
 
@@ -311,6 +311,8 @@ class PlanRecorder:
         self.previous: Optional["Delta"] = None
         self.lines: List[str] = []
         self._computed = False
+        #: summary.json's ``plan`` and ``rerun``, once the run is over.
+        self.sections: Dict[str, Any] = {}
 
     def pytest_report_header(self, config: pytest.Config) -> List[str]:
         lines = []
@@ -390,7 +392,7 @@ class PlanRecorder:
             from pytest_orchestra.plans.coverage import coverage_section
 
             plan = choice.plan
-            result.sections["plan"] = coverage_section(
+            self.sections["plan"] = coverage_section(
                 plan.name,
                 choice.source,
                 plan.required,
@@ -406,13 +408,19 @@ class PlanRecorder:
 
             vanished = self._vanished()
             section = rerun_section(rerun, self.state.chain or RerunChain(), result.tests, vanished)
-            result.sections["rerun"] = section
+            self.sections["rerun"] = section
             self.lines.append(
                 f"orchestra: rerun of run {rerun.run_id}: {section['fixed']} now pass,"
                 f" {section['still_failing']} still fail"
             )
             if vanished and self.vanished is not None:  # xdist: the workers could not say it
                 self.lines.insert(0, vanished_line(rerun, vanished, section["requested"]))  # type: ignore[arg-type]
+
+    def pytest_orchestra_report_sections(self, config: pytest.Config, result: "RunResult") -> List[Any]:
+        """summary.json's ``plan`` and ``rerun``, and report.md's plan and rerun sections."""
+        from pytest_orchestra.plans.markdown import report_sections
+
+        return report_sections(self.sections)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for line in self.lines:

@@ -8,7 +8,7 @@ RunResult always renders the same text.
 from __future__ import annotations
 
 from itertools import product
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from pytest_orchestra.core.records import (
     FAILING_OUTCOMES,
@@ -16,29 +16,12 @@ from pytest_orchestra.core.records import (
     TestRecord,
     count_outcomes,
 )
+from pytest_orchestra.reporting.md import code, table
 from pytest_orchestra.reporting.summary import failure_reason, run_duration
 
 #: Order and wording of the counts in the headline.
 _HEADLINE_OUTCOMES = ("failed", "error", "passed", "skipped", "xfailed", "xpassed")
 _NO_VALUE = "—"
-
-
-def _cell_text(text: str) -> str:
-    """Text safe inside a table cell: no pipe splits it, no newline ends the row."""
-    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
-
-
-def _code(text: str) -> str:
-    """Inline code that a backtick in the text cannot break out of."""
-    return "`" + text.replace("`", "'") + "`"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
-    lines = ["| " + " | ".join(_cell_text(h) for h in header) + " |"]
-    lines.append("|" + "---|" * len(header))
-    for row in rows:
-        lines.append("| " + " | ".join(_cell_text(c) for c in row) + " |")
-    return lines
 
 
 def _headline(result: RunResult) -> List[str]:
@@ -52,16 +35,16 @@ def _headline(result: RunResult) -> List[str]:
     if gate_failed:
         headline += " — gate FAILED"
     run = result.run
-    details = [f"run {_code(run.run_id)}"]
+    details = [f"run {code(run.run_id)}"]
     if run.branch:
-        details.append(f"branch {_code(run.branch)}")
+        details.append(f"branch {code(run.branch)}")
     if run.commit:
-        details.append(f"commit {_code(run.commit[:8])}")
-    details.append(f"trigger {_code(run.trigger)}")
+        details.append(f"commit {code(run.commit[:8])}")
+    details.append(f"trigger {code(run.trigger)}")
     if run.plan:
-        details.append(f"plan {_code(run.plan)}")
+        details.append(f"plan {code(run.plan)}")
     if run.rerun_of:
-        details.append(f"rerun of {_code(run.rerun_of)}")
+        details.append(f"rerun of {code(run.rerun_of)}")
     return [headline, "", " · ".join(details)]
 
 
@@ -127,15 +110,15 @@ def _failures(result: RunResult, max_failures: int) -> List[str]:
                 label = "**Incident**" if cluster["id"] in incidents else f"**{len(members)} tests**"
                 reason = failure_reason(test).replace("`", "'")
                 note = _decision_note(result, test.nodeid)
-                lines.append(f"- {label} {_code(cluster['id'])} ({len(members)} tests) — {reason}{note}")
+                lines.append(f"- {label} {code(cluster['id'])} ({len(members)} tests) — {reason}{note}")
                 for member in members[:CLUSTER_NAMES]:
-                    lines.append(f"  - {_code(member.nodeid)}")
+                    lines.append(f"  - {code(member.nodeid)}")
                 if len(members) > CLUSTER_NAMES:
                     lines.append(f"  - … and {len(members) - CLUSTER_NAMES} more")
                 listed += len(members)
                 continue
             reason = failure_reason(test).replace("`", "'")
-            lines.append(f"- {_code(test.nodeid)} — {reason}{_decision_note(result, test.nodeid)}")
+            lines.append(f"- {code(test.nodeid)} — {reason}{_decision_note(result, test.nodeid)}")
             listed += 1
     if total > listed:
         lines += ["", f"… and {total - listed} more failures (see summary.json)"]
@@ -187,7 +170,7 @@ def _matrix(result: RunResult) -> List[str]:
     if len(dimensions) == 1:
         (name,) = dimensions
         row = ["result"] + [_verdict(cells.get((value,), [])) for value in values[name]]
-        return lines + [""] + _table([name] + values[name], [row])
+        return lines + [""] + table([name] + values[name], [row])
     rows_dim, cols_dim, rest = dimensions[0], dimensions[1], dimensions[2:]
     for combo in product(*(values[name] for name in rest)):
         if not any(key[2:] == combo for key in cells):
@@ -198,7 +181,7 @@ def _matrix(result: RunResult) -> List[str]:
             [row] + [_verdict(cells.get((row, col) + combo, [])) for col in values[cols_dim]]
             for row in values[rows_dim]
         ]
-        lines += [""] + _table([f"{rows_dim} \\ {cols_dim}"] + values[cols_dim], rows)
+        lines += [""] + table([f"{rows_dim} \\ {cols_dim}"] + values[cols_dim], rows)
     return lines
 
 
@@ -212,15 +195,15 @@ def _by_app(result: RunResult) -> List[str]:
     for app in sorted(groups, key=lambda name: (name is None, name or "")):
         counts = count_outcomes(groups[app])
         rows.append([app or "(no app)"] + [str(counts[o]) for o in ("passed", "failed", "error", "skipped")])
-    return ["### By app", ""] + _table(["app", "passed", "failed", "error", "skipped"], rows)
+    return ["### By app", ""] + table(["app", "passed", "failed", "error", "skipped"], rows)
 
 
 def _retries(result: RunResult) -> List[str]:
     retried = [test for test in result.tests if test.attempts > 1]
     if not retried:
         return ["### Retries", "", "none"]
-    rows = [[_code(t.nodeid), str(t.attempts), t.outcome] for t in retried]
-    return ["### Retries", ""] + _table(["test", "attempts", "final outcome"], rows)
+    rows = [[code(t.nodeid), str(t.attempts), t.outcome] for t in retried]
+    return ["### Retries", ""] + table(["test", "attempts", "final outcome"], rows)
 
 
 def _quarantine(result: RunResult) -> List[str]:
@@ -230,66 +213,18 @@ def _quarantine(result: RunResult) -> List[str]:
     lines = ["### Quarantined", ""]
     for entry in entries:
         reason = str(entry.get("reason") or "").strip()
-        line = f"- {_code(str(entry.get('nodeid', '')))}"
+        line = f"- {code(str(entry.get('nodeid', '')))}"
         lines.append(f"{line} — {reason}" if reason else line)
     return lines
 
 
-def _selection(result: RunResult) -> List[str]:
-    selection = result.sections.get("selection")
-    if not isinstance(selection, dict):
-        return []
-    lines = ["### Selection", "", str(selection.get("summary", ""))]
-    details = selection.get("details") or []
-    if details:
-        lines.append("")
-        lines.extend(f"- {detail}" for detail in details)
-    return lines
-
-
-def _ordering(result: RunResult, limit: int = 50) -> List[str]:
-    ordering = result.sections.get("ordering")
-    if not isinstance(ordering, dict):
-        return []
-    lines = ["### Ordering and sharding", ""]
-    if ordering.get("shard"):
-        lines.append(f"Shard {ordering['shard']}.")
-    if ordering.get("merged_shards"):
-        lines.append(f"Merged from {len(ordering['merged_shards'])} shards: "
-                     + ", ".join(_code(str(d)) for d in ordering["merged_shards"]) + ".")
-    skipped = ordering.get("dependency_skipped") or []
-    lines.append(f"{len(skipped)} tests skipped because a dependency did not pass.")
-    for entry in skipped[:limit]:
-        lines.append(f"- {_code(str(entry.get('nodeid', '')))} — {_cell_text(str(entry.get('reason', '')))}")
-    if len(skipped) > limit:
-        lines.append(f"- … and {len(skipped) - limit} more")
-    return lines
-
-
-def _plans(result: RunResult) -> List[str]:
-    if "plan" not in result.sections and "rerun" not in result.sections:
-        return []
-    from pytest_orchestra.plans.markdown import plan_sections
-
-    return plan_sections(result.sections)
-
-
-def _trends(result: RunResult) -> List[str]:
-    """Pass rate, failures, flaky and wall time over the branch's recent runs (from history)."""
-    if not result.sections.get("trends"):
-        return []
-    from pytest_orchestra.history.render import markdown_section
-
-    return markdown_section(result.sections["trends"])
-
-
-def _sink_sections(result: RunResult) -> List[str]:
-    """Sections delivered by the workflow's markdown sinks (already rendered)."""
-    return [section.rstrip("\n") for section in result.sections.get("markdown_sinks", [])]
-
-
 def render_report(result: RunResult, *, max_failures: int = 200) -> str:
-    """The Markdown report of ``result``; at most ``max_failures`` failures are listed."""
+    """The Markdown report of ``result``; at most ``max_failures`` failures are listed.
+
+    The run's own sections (headline, gate, failures, matrix, apps, retries,
+    quarantine) come first, then the sections capabilities contributed
+    (``result.contributions``), in their pipeline order.
+    """
     sections = [_headline(result)]
     if result.gate.enabled:
         sections.append(_gate(result))
@@ -299,10 +234,7 @@ def render_report(result: RunResult, *, max_failures: int = 200) -> str:
         _by_app(result),
         _retries(result),
         _quarantine(result),
-        _selection(result),
-        _ordering(result),
-        _plans(result),
-        _trends(result),
-        _sink_sections(result),
     ]
+    for contribution in sorted(result.contributions, key=lambda section: section.order):
+        sections.append(list(contribution.markdown))
     return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"

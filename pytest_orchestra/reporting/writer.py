@@ -40,7 +40,8 @@ class ReportPaths:
 
 
 def write_reports(result: RunResult, report_dir: Path, *, redactor: Redactor) -> ReportPaths:
-    """Write summary.json, report.md and events.jsonl for ``result`` into ``report_dir``."""
+    """Write summary.json, report.md and events.jsonl for ``result`` into ``report_dir``, and the
+    files capabilities contributed (``result.contributions``), every one redacted."""
     report_dir.mkdir(parents=True, exist_ok=True)
     paths = ReportPaths(
         summary=report_dir / SUMMARY_FILE,
@@ -51,6 +52,12 @@ def write_reports(result: RunResult, report_dir: Path, *, redactor: Redactor) ->
     write_text_atomically(paths.summary, redactor.redact(summary_text))
     write_text_atomically(paths.markdown, redactor.redact(render_report(result)))
     write_text_atomically(paths.events, redactor.redact(render_events(result)))
+    for contribution in result.contributions:
+        for name, text in contribution.files:
+            target = report_dir / name
+            if report_dir.resolve() not in target.resolve().parents:
+                continue  # a contribution names files inside the report folder only
+            write_text_atomically(target, redactor.redact(text), make_parents=True)
     return paths
 
 

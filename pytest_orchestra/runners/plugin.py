@@ -348,23 +348,20 @@ class RunnersController:
         if run:
             self.runs.append(run)
 
-    def pytest_orchestra_run_finished(self, config: pytest.Config, result: Any) -> None:
-        if self.runs:
-            result.sections["runners"] = sorted(self.runs, key=lambda r: (r["runner"], r["cell"], r["artifacts"]))
+    def pytest_orchestra_report_sections(self, config: pytest.Config, result: Any) -> List[Any]:
+        """summary.json's ``runners`` (each suite's run) and the suites' own reports and logs, under ``runners/``."""
+        from pytest_orchestra.core.records import ReportSection
 
-    def pytest_orchestra_reports_written(self, config: pytest.Config, result: Any, report_dir: Path) -> None:
-        if not self.run_dir.is_dir():
-            return
-        target = Path(report_dir) / "runners"
-        for source in sorted(self.run_dir.rglob("*")):
-            if source.is_file() and not source.name.endswith(".lock"):
-                destination = target / source.relative_to(self.run_dir)
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                if source.suffix in (".log", ".json", ".xml", ".tap", ".trx"):
-                    text = source.read_text(encoding="utf-8", errors="replace")
-                    destination.write_text(self.redactor.redact(text), encoding="utf-8")
-                else:  # pragma: no cover - reports are text in every supported format
-                    shutil.copyfile(source, destination)
+        runs = sorted(self.runs, key=lambda r: (r["runner"], r["cell"], r["artifacts"])) if self.runs else None
+        files = []
+        if self.run_dir.is_dir():
+            for source in sorted(self.run_dir.rglob("*")):
+                if source.is_file() and not source.name.endswith(".lock"):
+                    name = (Path("runners") / source.relative_to(self.run_dir)).as_posix()
+                    files.append((name, source.read_text(encoding="utf-8", errors="replace")))
+        if runs is None and not files:
+            return []
+        return [ReportSection("runners", runs, files=tuple(files))]
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

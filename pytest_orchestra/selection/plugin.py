@@ -25,6 +25,7 @@ from pytest_orchestra.selection.mapstore import KIND_TEST
 from pytest_orchestra.selection.recorder import IMPORT_CONTEXT
 
 if TYPE_CHECKING:
+    from pytest_orchestra.core.records import ReportSection
     from pytest_orchestra.core.records import RunResult
     from pytest_orchestra.selection.engine import SelectionOutcome
     from pytest_orchestra.selection.recorder import OpenRecorder, ProjectFiles
@@ -291,23 +292,19 @@ class SelectionReport:
                 session.exitstatus = pytest.ExitCode.OK
 
     def pytest_orchestra_run_finished(self, config: pytest.Config, result: "RunResult") -> None:
-        from pytest_orchestra.selection.engine import audit_violations, summary_section
+        from pytest_orchestra.selection.engine import audit_violations
 
-        if self.data is None:
-            return
-        if self.mode == "audit":
+        if self.data is not None and self.mode == "audit":
             self.data["audit"] = audit_violations(self.data, result.tests)
-        result.sections["selection"] = summary_section(self.data)
 
-    def pytest_orchestra_reports_written(self, config: pytest.Config, result: "RunResult", report_dir: Path) -> None:
+    def pytest_orchestra_report_sections(self, config: pytest.Config, result: "RunResult") -> List["ReportSection"]:
+        """summary.json's ``selection``, report.md's Selection section, and ``selection.json``."""
         if self.data is None:
-            return
-        try:
-            (Path(report_dir) / "selection.json").write_text(
-                json.dumps(self.data, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-            )
-        except OSError as exc:
-            _write_line(config, f"orchestra: could not write selection.json: {exc}")
+            return []
+        from pytest_orchestra.selection.engine import summary_section
+        from pytest_orchestra.selection.report import report_section
+
+        return [report_section(summary_section(self.data), json.dumps(self.data, indent=2, sort_keys=True) + "\n")]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.data is None:

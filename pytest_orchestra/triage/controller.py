@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 import pytest
 
 from pytest_orchestra.core.plainclass import plainclass
-from pytest_orchestra.core.records import RunResult, TestRecord
+from pytest_orchestra.core.records import ReportSection, RunResult, TestRecord
 from pytest_orchestra.triage.config import QuarantineSpec, TriageSpec
 
 if TYPE_CHECKING:
@@ -71,6 +71,7 @@ class TriageController:
         self.annotation_lines: List[str] = []
         self.summary_line = ""
         self.auto_quarantined: List[Any] = []
+        self.markdown_sections: List[str] = []
 
     # -- per test ------------------------------------------------------------------------
 
@@ -86,16 +87,20 @@ class TriageController:
         except QuarantineError as exc:
             raise pytest.UsageError(str(exc)) from None
 
+    # -- a record listener (``core.records.RecordListener``) ---------------------------------
+
+    def pytest_orchestra_record_listeners(self, config: pytest.Config) -> List["TriageController"]:
+        return [self]
+
     @property
-    def orchestra_wants_passing_records(self) -> bool:
-        """A passing test matters only when it may be quarantined (see reporting's ``record_filters``)."""
+    def wants_passing(self) -> bool:
+        """A passing test matters only when it may be quarantined."""
         return self.quarantine is not None
 
-    def orchestra_wants_record(self, record: TestRecord) -> bool:
-        """Whether :meth:`pytest_orchestra_test_recorded` can change ``record`` (see reporting's ``record_filters``)."""
+    def wants(self, record: TestRecord) -> bool:
         return self.quarantine is not None or record.failed or record.flaky
 
-    def pytest_orchestra_test_recorded(self, record: TestRecord, reports: Sequence[Any]) -> None:
+    def recorded(self, record: TestRecord, reports: Sequence[Any]) -> None:
         if self.quarantine is not None and self.quarantine.active(record.nodeid) is not None:
             record.quarantined = True
         if not (record.failed or record.flaky):
@@ -335,14 +340,22 @@ class TriageController:
             if not outcome.error:
                 for failure in failures:
                     self.entries[failure.nodeid].delivered.append(name)
-        if markdown_sections:
-            # report.md renders these sections (the markdown sink's destination).
-            result.sections["markdown_sinks"] = markdown_sections
+        #: report.md's sections of the markdown sinks (their destination), contributed with triage.json.
+        self.markdown_sections = markdown_sections
 
     # -- outputs -----------------------------------------------------------------------------
 
-    def pytest_orchestra_reports_written(self, result: RunResult, report_dir: Path) -> None:
-        from pytest_orchestra.core.files import write_text_atomically
+    def pytest_orchestra_report_sections(self, result: RunResult) -> List[ReportSection]:
+        """``triage.json``, and the markdown sinks' sections of report.md."""
+        sections = []
+        if self.markdown_sections:
+            sections.append(ReportSection("markdown_sinks", list(self.markdown_sections),
+                                          tuple(section.rstrip("\n") for section in self.markdown_sections),
+                                          order=60))
+        sections.append(ReportSection("triage.json", None, files=(("triage.json", self._triage_json()),)))
+        return sections
+
+    def _triage_json(self) -> str:
         from pytest_orchestra.triage.learned import failure_text
 
         records = []
@@ -372,8 +385,7 @@ class TriageController:
                 "exception": entry.failure.evidence.exception_type if entry.failure.evidence else None,
                 "text": failure_text(entry.failure)[:TEXT_LIMIT],
             })
-        text = json.dumps(records, indent=2, ensure_ascii=False) + "\n"
-        write_text_atomically(Path(report_dir) / "triage.json", self.settings.redactor.redact(text))
+        return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if os.environ.get("GITHUB_ACTIONS") == "true":
@@ -404,8 +416,9 @@ def _deciding_report(record: TestRecord, reports: Sequence[Any]) -> Optional[Any
 
 
 def _history_store(config: pytest.Config) -> Any:
-    recorder = config.pluginmanager.get_plugin("orchestra-recorder")
-    return getattr(recorder, "store", None)
+    from pytest_orchestra.recording.hub import session_history
+
+    return session_history(config)
 
 
 def _map_path(settings: "OrchestraSettings") -> Path:

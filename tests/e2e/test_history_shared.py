@@ -211,13 +211,16 @@ def test_a_sharded_pipeline_is_one_run_that_reports_gates_and_reruns_as_one(
 
 
 def test_flakiness_and_auto_quarantine_read_the_shared_history(
-    pytester: pytest.Pytester, history_url: str
+    pytester: pytest.Pytester, history_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     workflow(pytester, history_url, "quarantine: {auto: true, min_runs: 4, flip_rate: 0.3, expires_days: 7}\n")
+    # The nondeterminism lives outside the checkout: the code stays the same between runs.
+    mode = pytester.path.parent / f"{pytester.path.name}-mode"
+    monkeypatch.setenv("FLIP_MODE_FILE", str(mode))
     pytester.makepyfile(test_flip="""
-        import pathlib
+        import os, pathlib
         def test_sometimes():
-            assert pathlib.Path("mode").read_text() == "pass"
+            assert pathlib.Path(os.environ["FLIP_MODE_FILE"]).read_text() == "pass"
         def test_fine():
             pass
         """)
@@ -225,8 +228,8 @@ def test_flakiness_and_auto_quarantine_read_the_shared_history(
     subprocess.run(["git", "init", "-q"], cwd=pytester.path, check=True)
     subprocess.run([*git, "add", "test_flip.py", "orchestra.yaml"], cwd=pytester.path, check=True)
     subprocess.run([*git, "commit", "-qm", "x"], cwd=pytester.path, check=True)
-    for mode in ("pass", "fail", "pass", "fail", "pass", "fail"):
-        (pytester.path / "mode").write_text(mode)
+    for flip in ("pass", "fail", "pass", "fail", "pass", "fail"):
+        mode.write_text(flip)
         pytester.runpytest()
     triage = json.loads((pytester.path / ".orchestra" / "reports" / "latest" / "triage.json").read_text())
     failure = {entry["nodeid"].split("::")[-1]: entry for entry in triage}["test_sometimes"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pytest_orchestra.history import HistoryStore
 from pytest_orchestra.history.store import NullHistoryStore
-from pytest_orchestra.plans.markdown import MAX_RERUN_ROWS, plan_sections
+from pytest_orchestra.plans.markdown import MAX_RERUN_ROWS, plan_sections, report_sections
 from pytest_orchestra.core.records import RunRecord, RunResult, TestRecord
 from pytest_orchestra.reporting.markdown import render_report
 
@@ -64,8 +64,10 @@ def test_rerun_section_shows_each_test_across_the_chain() -> None:
 
 def test_report_headline_names_plan_and_rerun() -> None:
     run = RunRecord(run_id="r3", started=0.0, ended=1.0, plan="nightly", rerun_of="r2")
-    text = render_report(RunResult(run=run, tests=[TestRecord("t.py::a", "passed")],
-                                   sections={"plan": {"name": "nightly", "source": "s"}}))
+    result = RunResult(run=run, tests=[TestRecord("t.py::a", "passed")])
+    for section in report_sections({"plan": {"name": "nightly", "source": "s"}}):  # as the plans plugin does
+        result.add_section(section)
+    text = render_report(result)
     assert "· plan `nightly` · rerun of `r2`" in text and "### Plan `nightly`" in text
 
 

@@ -21,8 +21,14 @@ def make_result(
     record = RunRecord("20240501T120000Z-abcdef", STARTED, ended=STARTED + 12.34, trigger="pull_request")
     for name, value in run.items():
         setattr(record, name, value)
-    return RunResult(record, tests, gate=gate or GateVerdict(), matrix_dimensions=dimensions or [],
-                     sections=sections or {})
+    result = RunResult(record, tests, gate=gate or GateVerdict(), matrix_dimensions=dimensions or [],
+                       sections=dict(sections or {}))
+    # Capabilities contribute their sections: selection's, as its plugin would.
+    if isinstance(result.sections.get("selection"), dict):
+        from pytest_orchestra.selection.report import report_section
+
+        result.add_section(report_section(result.sections["selection"], "{}"))
+    return result
 
 
 def cell_test(outcome: str, **matrix: str) -> TestRecord:

@@ -9,7 +9,7 @@ import pytest
 
 from pytest_orchestra.core.records import GateCheck, GateVerdict, RunRecord, RunResult, TestRecord
 from pytest_orchestra.core.redaction import Redactor
-from pytest_orchestra.reporting.merge import MergeError, find_report_dir, main, merge_reports
+from pytest_orchestra.ordering.merge import MergeError, find_report_dir, main, merge_reports
 from pytest_orchestra.reporting.writer import write_reports
 
 

@@ -10,7 +10,7 @@ from typing import Any, List
 
 import pytest
 
-from pytest_orchestra.collector import TestRecordBuilder, collection_error_record, one_line_reason, phase_outcome
+from pytest_orchestra.recording.folding import RecordFolder, collection_error_record, one_line_reason, phase_outcome
 from pytest_orchestra.core.runinfo import GitState, detect_trigger, git_state, new_run_id
 
 
@@ -95,7 +95,7 @@ def _report(when: str, outcome: str, nodeid: str = "t.py::test_a", **extra: Any)
 
 
 def test_teardown_error_does_not_hide_the_call_failure(tmp_path: Path) -> None:
-    builder = TestRecordBuilder(tmp_path)
+    builder = RecordFolder(tmp_path)
     builder.add(_report("setup", "passed"))
     crash = SimpleNamespace(path=str(tmp_path / "t.py"), lineno=12, message="AssertionError: wrong total")
     builder.add(_report("call", "failed", longrepr=SimpleNamespace(reprcrash=crash)))
@@ -114,7 +114,7 @@ def test_interleaved_phases_of_two_tests_fold_into_their_own_records(tmp_path: P
     reports = [a("setup", "passed"), b("setup", "passed"), b("call", "failed", longrepr="ValueError: b"),
                a("call", "passed"), a("teardown", "passed"), b("teardown", "passed")]
     finished: List[Any] = []
-    TestRecordBuilder(tmp_path).add_all(reports, lambda record, phases: finished.append((record, phases)))
+    RecordFolder(tmp_path).add_all(reports, lambda record, phases: finished.append((record, phases)))
     assert [(r.nodeid, r.outcome, r.phase, r.message, len(p)) for r, p in finished] == [
         ("t.py::test_a", "passed", "call", "", 3),
         ("t.py::test_b", "failed", "call", "ValueError: b", 3),
@@ -133,7 +133,7 @@ def test_phase_outcomes_and_reasons() -> None:
 
 
 def test_unfinished_tests_are_drained(tmp_path: Path) -> None:
-    builder = TestRecordBuilder(tmp_path)
+    builder = RecordFolder(tmp_path)
     builder.add(_report("???", "failed", longrepr="worker 'gw0' crashed while running 't.py::test_a'"))
     ((record, _),) = builder.drain()
     assert (record.outcome, record.phase) == ("error", "crash")

@@ -103,10 +103,9 @@ def _decides(outcome: str, current: str, when: str) -> bool:
     return when == "call" and outcome == current
 
 
-class TestRecordBuilder:
+class RecordFolder:
     """Accumulates the phase reports of the tests in flight."""
 
-    __test__ = False
 
     def __init__(self, rootdir: Path) -> None:
         self.rootdir = rootdir

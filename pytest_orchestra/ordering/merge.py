@@ -25,6 +25,7 @@ from pytest_orchestra.core.records import (
 )
 from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.core.runinfo import new_run_id
+from pytest_orchestra.ordering.report import report_section
 from pytest_orchestra.reporting.writer import EVENTS_FILE, SUMMARY_FILE, write_reports
 
 _NANOS = 1_000_000_000
@@ -145,14 +146,12 @@ def merge_reports(report_dirs: Sequence[Path]) -> RunResult:
         run=run,
         tests=tests,
         gate=GateVerdict(enabled=gates_enabled, checks=checks),
-        sections={
-            "ordering": {
-                "shard": None,
-                "merged_shards": [str(d) for d in report_dirs],
-                "dependency_skipped": dependency_skipped,
-            }
-        },
     )
+    result.add_section(report_section({
+        "shard": None,
+        "merged_shards": [str(d) for d in report_dirs],
+        "dependency_skipped": dependency_skipped,
+    }))
     run.gate_passed = result.gate.passed if gates_enabled else None
     return result
 

@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 
-from pytest_orchestra.collector import TestRecordBuilder, collection_error_record
 from pytest_orchestra.core.records import (
     FAILING_OUTCOMES,
     GateVerdict,
+    RecordListener,
     RunRecord,
     RunResult,
     TestRecord,
-    count_outcomes,
     success_rate,
 )
 from pytest_orchestra.core.runinfo import (
@@ -34,7 +33,9 @@ from pytest_orchestra.core.runinfo import (
     host_name,
     new_run_id,
 )
-from pytest_orchestra.gates import GATE_FAILED_EXIT_CODE, evaluate_gates
+from pytest_orchestra.recording.folding import RecordFolder, collection_error_record
+from pytest_orchestra.recording.gates import GATE_FAILED_EXIT_CODE, evaluate_gates
+from pytest_orchestra.recording.terminal import style, summary_lines
 
 if TYPE_CHECKING:
     from pytest_orchestra.core.codestate import CodeStateReader
@@ -55,12 +56,23 @@ _QUARANTINED = attrgetter("quarantined")
 COMPLETE_EXIT_STATUSES = frozenset({0, 1, 5, GATE_FAILED_EXIT_CODE})
 
 
-class RunRecorder:
+class RunHub:
+    """The run's hub on the controller: records, history, the gate, the reports, the exit status.
+
+    Capabilities reach the run through it: they are told of each record they
+    declare an interest in (``pytest_orchestra_record_listeners``), contribute
+    sections and files to the report (``pytest_orchestra_report_sections``),
+    and read the session's history through :attr:`store`.
+    """
+
+    #: The name this plugin is registered under.
+    name = "orchestra-hub"
+
     def __init__(self, config: pytest.Config, settings: "OrchestraSettings") -> None:
         self.config = config
         self.settings = settings
         self.redactor = settings.redactor
-        self.builder = TestRecordBuilder(settings.rootdir)
+        self.folder = RecordFolder(settings.rootdir)
         self.records: List[TestRecord] = []
         self.pending: List[TestRecord] = []
         #: Phase reports not folded into records yet (see FOLD_EVERY_REPORTS).
@@ -73,9 +85,13 @@ class RunRecorder:
         self.notes: List[str] = []
         self.annotations: List[str] = []
         self._next_flush = _monotonic() + FLUSH_EVERY_SECONDS
-        #: While folding: see :func:`record_filters`.
-        self._record_filters: Optional[List[Any]] = None
-        self._passing_wanted = True
+        #: The capabilities told of the records they want (see ``RecordListener``).
+        self.listeners: List[RecordListener] = []
+        #: Whether any listener may act on a plain passing record.
+        self._passing_wanted = False
+        #: Whether some plugin (a user's conftest) implements ``pytest_orchestra_test_recorded``:
+        #: it gets every record, as documented.
+        self._hook_wanted = False
         #: Reads the code state the run tests beside the tests (see ``codestate``).
         self._code_state: Optional["CodeStateReader"] = None
 
@@ -106,7 +122,12 @@ class RunRecorder:
                 self._code_state = CodeStateReader(self.settings.rootdir, git.commit, exclude=exclude)
             self.store = open_history(self.settings, warn=self._warn, record=True)
             self.store.begin_run(self.run)
-        self.config.hook.pytest_orchestra_run_started(config=self.config, run=self.run)
+        hook = self.config.hook
+        self.listeners = [listener for found in hook.pytest_orchestra_record_listeners(config=self.config)
+                          for listener in found or ()]
+        self._passing_wanted = any(listener.wants_passing for listener in self.listeners)
+        self._hook_wanted = bool(hook.pytest_orchestra_test_recorded.get_hookimpls())
+        hook.pytest_orchestra_run_started(config=self.config, run=self.run)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Called for every phase of every test: keep the report, fold later. Never right
@@ -120,13 +141,8 @@ class RunRecorder:
     def _fold(self) -> None:
         """Turn the reports received so far into records (those whose teardown came)."""
         unfolded, self.unfolded = self.unfolded, []
-        if not unfolded:
-            return
-        self._record_filters, self._passing_wanted = record_filters(self.config.hook.pytest_orchestra_test_recorded)
-        try:
-            self.builder.add_all(unfolded, self._finish_record)
-        finally:
-            self._record_filters = None
+        if unfolded:
+            self.folder.add_all(unfolded, self._finish_record)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if not report.failed:
@@ -141,16 +157,12 @@ class RunRecorder:
     def _finish_record(self, record: TestRecord, reports: Sequence[Any]) -> None:
         if record.message:
             record.message = self.redactor.redact(record.message)
-        filters = self._record_filters
-        if filters is None:
+        if record.outcome != "passed" or record.flaky or self._passing_wanted:  # most records: a plain pass
+            for listener in self.listeners:
+                if listener.wants(record):
+                    listener.recorded(record, reports)
+        if self._hook_wanted:
             self.config.hook.pytest_orchestra_test_recorded(config=self.config, record=record, reports=reports)
-        elif record.outcome == "passed" and not (record.flaky or self._passing_wanted):
-            pass  # most records: no listener acts on a plain pass
-        else:
-            for wants in filters:
-                if wants(record):
-                    self.config.hook.pytest_orchestra_test_recorded(config=self.config, record=record, reports=reports)
-                    break
         self.records.append(record)
         if self.store is not None:
             self.pending.append(record)
@@ -166,7 +178,7 @@ class RunRecorder:
         if run is None:  # sessionstart never ran (a usage error before it)
             return
         self._fold()
-        for record, reports in self.builder.drain():
+        for record, reports in self.folder.drain():
             self._finish_record(record, reports)
         run.ended = time.time()
         if self._code_state is not None:
@@ -204,6 +216,9 @@ class RunRecorder:
             else "incomplete"
         )
         self.config.hook.pytest_orchestra_run_finished(config=self.config, result=result)
+        for sections in self.config.hook.pytest_orchestra_report_sections(config=self.config, result=result):
+            for section in sections or ():
+                result.add_section(section)
         self.result = result
         if self.settings.records:
             self._write(result)
@@ -265,20 +280,17 @@ class RunRecorder:
         reports = self.settings.workflow.reports
         explicit = self.settings.report_dir
         run_dir = explicit if explicit is not None else self.settings.reports_root / run.run_id
-        trends = None
         if self.store is not None:
             from pytest_orchestra.history.trends import report_trends
 
             self.store.finish_run(run)
             trends = report_trends(self.store, run, runs=self.settings.history.trend_runs)
             if trends is not None:
-                result.sections["trends"] = trends.as_dict()
+                from pytest_orchestra.history.render import report_section
+
+                result.add_section(report_section(trends))
         try:
             paths = write_reports(result, run_dir, redactor=self.redactor)
-            if trends is not None:
-                from pytest_orchestra.history.render import write_trends_svg
-
-                write_trends_svg(trends, run_dir, redactor=self.redactor)
             if explicit is None:
                 update_latest(self.settings.reports_root, run_dir)
                 prune_reports(self.settings.reports_root, reports.keep)
@@ -346,61 +358,13 @@ class RunRecorder:
         for line in self.annotations:
             terminalreporter.write_line(line)
         for line in summary_lines(result, self.report_path, self.settings.rootdir):
-            terminalreporter.write_line(line, **_style(line))
+            terminalreporter.write_line(line, **style(line))
         for note in self.notes:
             terminalreporter.write_line(note, yellow=True)
 
 
-def record_filters(hook: Any) -> Tuple[Optional[List[Any]], bool]:
-    """When every implementation of ``pytest_orchestra_test_recorded`` says which records it
-    acts on, those predicates; else ``None`` (call the hook for every record). Then whether
-    any of them may act on a plain passing record.
+def session_history(config: pytest.Config) -> Optional["RunHistory"]:
+    """The history store the hub opened for this session (None when runs are not recorded)."""
+    hub = config.pluginmanager.get_plugin(RunHub.name)
+    return getattr(hub, "store", None)
 
-    The plugin's own implementations (triage, ordering) act on few records (failures,
-    skips) and define ``orchestra_wants_record(record) -> bool`` saying so, and
-    ``orchestra_wants_passing_records`` (True when absent) saying whether a passing,
-    non-flaky record can ever be one of them. A record none of them wants is not
-    passed through the hook at all: a call that would change nothing costs more than
-    the rest of the record's bookkeeping. Any other implementation (a user's
-    conftest) gets every record, as documented.
-    """
-    filters: List[Any] = []
-    passing = False
-    for impl in hook.get_hookimpls():
-        plugin = impl.plugin
-        wants = getattr(plugin, "orchestra_wants_record", None)
-        if wants is None:
-            return None, True
-        filters.append(wants)
-        passing = passing or bool(getattr(plugin, "orchestra_wants_passing_records", True))
-    return filters, passing
-
-
-def summary_lines(result: RunResult, report_path: Optional[Path], rootdir: Path) -> List[str]:
-    """The few ``orchestra:`` lines that end the terminal output."""
-    run = result.run
-    counts = count_outcomes(result.tests)
-    shown = ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "no tests"
-    where = ", ".join(filter(None, [f"{run.branch}@{run.commit[:8]}" if run.commit else None, run.trigger]))
-    rate = f"; success rate {run.success_rate * 100:.1f}%" if run.success_rate is not None else ""
-    lines = [f"orchestra: run {run.run_id} ({where}): {shown}{rate}"]
-    gate = result.gate
-    if gate.enabled:
-        if gate.passed:
-            lines.append(f"orchestra: gate passed ({len(gate.checks)} checks)")
-        else:
-            lines.append(f"orchestra: gate FAILED (exit status {GATE_FAILED_EXIT_CODE}):")
-            lines.extend(f"orchestra:   {check.describe()}" for check in gate.violations)
-    if report_path is not None:
-        try:
-            shown_path = report_path.relative_to(rootdir)
-        except ValueError:
-            shown_path = report_path
-        lines.append(f"orchestra: report {shown_path}")
-    return lines
-
-
-def _style(line: str) -> Dict[str, bool]:
-    if "FAILED" in line:
-        return {"red": True, "bold": True}
-    return {}
