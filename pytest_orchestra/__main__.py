@@ -1,8 +1,9 @@
 """``python -m pytest_orchestra COMMAND ...``: the plugin's command-line tools.
 
-Each capability that has a command registers it in :data:`COMMANDS` as
-``name -> "module:function"``; the function takes the remaining arguments and
-returns an exit status. Modules are imported only when their command runs.
+A capability with a command names it in its row of
+:mod:`pytest_orchestra.capabilities` as ``(name, "module:function")``; the
+function takes the remaining arguments and returns an exit status. Modules are
+imported only when their command runs.
 """
 
 from __future__ import annotations
@@ -11,14 +12,9 @@ import importlib
 import sys
 from typing import Callable, Dict, List, Optional
 
-COMMANDS: Dict[str, str] = {
-    "schema": "pytest_orchestra.workflow.__main__:print_schema",
-    "triage": "pytest_orchestra.triage.cli:main",
-    "data": "pytest_orchestra.data.cli:main",
-    "merge": "pytest_orchestra.ordering.merge:main",
-    "map": "pytest_orchestra.selection.cli:main",
-    "history": "pytest_orchestra.history.cli:main",
-}
+from pytest_orchestra.capabilities import commands
+
+COMMANDS: Dict[str, str] = dict(commands())
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -1,30 +1,26 @@
 """pytest-orchestra's entry point (``pytest11``: ``orchestra``).
 
-Thin on purpose: options, markers, and the registration of each capability's
-plugin object when it is on. The logic lives in the capability packages.
+Thin on purpose: it reads the table of capabilities
+(:mod:`pytest_orchestra.capabilities`) and, for each row, adds its options and
+markers and registers its plugin objects when it is wanted. It is also the one
+place where bad input (an :class:`~pytest_orchestra.core.errors.OrchestraError`
+raised by any capability, at configure time or in the session's hooks) becomes
+pytest's usage error. The logic lives in the capability packages.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List
+from typing import TYPE_CHECKING, Any, Generator, List
 
 import pytest
+
+from pytest_orchestra.core.errors import OrchestraError
 
 if TYPE_CHECKING:
     from pytest_orchestra.settings import OrchestraSettings
 
 #: The session's parsed settings, for capabilities that need them.
 SETTINGS_KEY: "pytest.StashKey[OrchestraSettings]" = pytest.StashKey()
-
-MARKERS = (
-    "app(name): the app this test belongs to (overrides the workflow's apps.*.paths).",
-    "matrix(*dimensions, **values): run the test once per cell of the given dimensions, "
-    "e.g. matrix(role=['Admin', 'Guest']) or matrix('role', 'edition') with values from the workflow.",
-    "critical: a test whose failure fails the quality gate (gates.critical).",
-    "env(*names): provision the named environments (workflow 'environments') for this test.",
-    "dataset(name_or_schema=None, *, rows=None, profile=None, seed=None, validate=False, path=None, size=None, "
-    "format='csv'): the dataset the orchestra_dataset / orchestra_dataset_files fixtures give this test.",
-)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -34,117 +30,60 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from pytest_orchestra.capabilities import CAPABILITIES, load
+
     group = parser.getgroup("orchestra", "pytest-orchestra: orchestrated QA runs")
-    group.addoption(
-        "--orchestra-workflow",
-        metavar="PATH",
-        default=None,
-        help="Workflow file to use instead of orchestra.yaml / [tool.orchestra] at the rootdir.",
-    )
-    group.addoption(
-        "--orchestra-report-dir",
-        metavar="DIR",
-        default=None,
-        help="Write this run's reports into DIR (default: .orchestra/reports/<run-id>/).",
-    )
-    group.addoption(
-        "--orchestra-gate",
-        metavar="RULES",
-        nargs="?",
-        const="",
-        default=None,
-        help="Evaluate the quality gate: the workflow's gates, or defaults, overridden by "
-        "RULES like 'min_success_rate=0.95,max_flaky=0'. A failed gate exits with status 6.",
-    )
-    group.addoption(
-        "--orchestra-reruns",
-        metavar="N",
-        type=int,
-        default=None,
-        help="Retry a failed test up to N times when its failure category allows "
-        "(workflow retries.categories; default infrastructure and timeout).",
-    )
-    from pytest_orchestra.ordering.plugin import addoption as add_ordering_options
-
-    add_ordering_options(group)
-    from pytest_orchestra.plans.options import addoption as add_plan_options
-
-    add_plan_options(group)
-    from pytest_orchestra.selection.options import addoption as add_selection_options
-
-    add_selection_options(group)
-    from pytest_orchestra.history.options import addoption as add_history_options
-
-    add_history_options(group)
-    from pytest_orchestra.data.plugin import add_options as add_data_options
-
-    add_data_options(parser)
-    parser.addini(
-        "orchestra_records",
-        type="bool",
-        default=True,
-        help="Write run history (.orchestra/history.db) and reports (default: true).",
-    )
+    for capability in CAPABILITIES:
+        if capability.options is not None:
+            load(capability.options)(group, parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from pytest_orchestra.matrix.plugin import MatrixPlugin
-    from pytest_orchestra.ordering.plugin import MARKERS as ORDERING_MARKERS
+    try:
+        _configure(config)
+    except OrchestraError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def _configure(config: pytest.Config) -> None:
+    from pytest_orchestra.capabilities import CAPABILITIES, load
+    from pytest_orchestra.core.roles import ProcessRole
     from pytest_orchestra.settings import load_settings
-    from pytest_orchestra.tagging import ItemTagger
 
-    for line in MARKERS + ORDERING_MARKERS:
-        config.addinivalue_line("markers", line)
+    for capability in CAPABILITIES:
+        if capability.wanted is None:
+            _add_markers(config, capability.markers)
     settings = load_settings(config)
-    plans = _plans_wanted(config, settings)
-    if plans:
-        from pytest_orchestra.plans.plugin import apply_plan
-
-        settings = apply_plan(config, settings)
+    for capability in CAPABILITIES:  # a plan may turn on what it asks for (change-based selection)
+        if capability.settings is not None and _wanted(capability, config, settings):
+            settings = load(capability.settings)(config, settings)
+    wanted = [c for c in CAPABILITIES if _wanted(c, config, settings)]
+    _apply_pytest_options(config, settings)
     config.stash[SETTINGS_KEY] = settings
-    workflow = settings.workflow
-    config.pluginmanager.register(MatrixPlugin(workflow.matrix), "orchestra-matrix")
-    config.pluginmanager.register(
-        ItemTagger(config.pluginmanager, workflow.apps, settings.tracked_markers, settings.rootdir), "orchestra-tagging"
-    )
-    is_controller = not hasattr(config, "workerinput")
-    if is_controller:
-        from pytest_orchestra.recording.hub import RunHub
+    role = ProcessRole.of(config)
+    for capability in sorted(wanted, key=lambda c: c.rank):
+        if capability.wanted is not None:
+            _add_markers(config, capability.markers)
+        if capability.register is not None:
+            load(capability.register)(config, settings, role)
 
-        config.pluginmanager.register(RunHub(config, settings), RunHub.name)
-    from pytest_orchestra.triage.plugin import register_triage
 
-    register_triage(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
-    from pytest_orchestra.ordering.plugin import register_ordering
+def _wanted(capability: Any, config: pytest.Config, settings: "OrchestraSettings") -> bool:
+    return capability.wanted is None or bool(capability.wanted(config, settings))
 
-    register_ordering(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
-    if plans:
-        from pytest_orchestra.plans.plugin import register_plans
 
-        register_plans(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
-    if workflow.sections.get("environments"):
-        from pytest_orchestra.environments.plugin import register_environments
+def _add_markers(config: pytest.Config, lines: Any) -> None:
+    for line in lines:
+        config.addinivalue_line("markers", line)
 
-        register_environments(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
-    elif not _is_xdist_controller(config):
-        from pytest_orchestra.environments.markers import UndeclaredEnvironments
 
-        config.pluginmanager.register(UndeclaredEnvironments(config.pluginmanager), "orchestra-environments")
-    from pytest_orchestra.data.plugin import register_data
-
-    register_data(config, settings)
-    if _selection_wanted(config):
-        from pytest_orchestra.selection.plugin import register_selection
-
-        register_selection(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
-    if workflow.sections.get("runners"):
-        from pytest_orchestra.runners.plugin import register_runners
-
-        register_runners(config, settings, runs_tests=not _is_xdist_controller(config), is_controller=is_controller)
-    if config.pluginmanager.hasplugin("pytest-bdd"):
-        from pytest_orchestra.gherkin import LazyGherkinTags
-
-        config.pluginmanager.register(LazyGherkinTags(workflow.matrix.dimensions), LazyGherkinTags.name)
+def _apply_pytest_options(config: pytest.Config, settings: "OrchestraSettings") -> None:
+    """What the settings ask of pytest's own options, applied here and nowhere else."""
+    for attribute, value in settings.pytest_options:
+        setattr(config.option, attribute, value)
+    if hasattr(config.option, "orchestra_changed"):
+        # The change-based selection in force (a plan may ask for it), where conftests can read it.
+        config.option.orchestra_changed = settings.changed
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -156,27 +95,29 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
         start_recording_early(early_config)
 
 
-def _selection_wanted(config: pytest.Config) -> bool:
-    return bool(
-        config.getoption("orchestra_record_map")
-        or config.getoption("orchestra_changed") is not None
-        or config.getoption("orchestra_audit")
-        or config.getoption("orchestra_explain")
-    )
+# -- bad input raised in the session's hooks becomes a usage error, as at configure time ----------
+# (tryfirst: the outermost wrappers, so that they also see what a capability's own wrapper raises)
 
 
-def _plans_wanted(config: pytest.Config, settings: "OrchestraSettings") -> bool:
-    """A workflow with plans, or a plan or rerun flag; else the plans package is not imported."""
-    return bool(
-        settings.workflow.sections.get("plans")
-        or config.getoption("orchestra_plan")
-        or config.getoption("orchestra_rerun")
-        or config.getoption("orchestra_rerun_filter")
-    )
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> Generator[None, Any, Any]:
+    return (yield from _as_usage_error())
 
 
-def _is_xdist_controller(config: pytest.Config) -> bool:
-    """Whether this process hands tests to xdist workers instead of running them."""
-    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None)) and (
-        getattr(config.option, "dist", "no") != "no"
-    )
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: List[pytest.Item]
+) -> Generator[None, Any, Any]:
+    return (yield from _as_usage_error())
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> Generator[None, Any, Any]:
+    return (yield from _as_usage_error())
+
+
+def _as_usage_error() -> Generator[None, Any, Any]:
+    try:
+        return (yield)
+    except OrchestraError as error:
+        raise pytest.UsageError(str(error)) from None

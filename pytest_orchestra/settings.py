@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Tuple
 
 import pytest
 
@@ -32,6 +32,12 @@ class OrchestraSettings:
     redactor: Redactor
     #: Where run history is kept (the local file, or a shared database) and this run's group.
     history: HistorySettings
+    #: Change-based selection asked for: None (off), "" (against the map) or a git ref
+    #: (``--orchestra-changed``, or the chosen plan's ``changed``).
+    changed: Optional[str] = None
+    #: What the session asks of pytest's own options (a plan's ``-m``/``-k`` where the command line
+    #: gave none), as (option attribute, value); the entry point applies them, once.
+    pytest_options: Tuple[Tuple[str, Any], ...] = ()
 
     @property
     def history_path(self) -> Path:
@@ -49,22 +55,19 @@ class OrchestraSettings:
 
 
 def load_settings(config: pytest.Config) -> OrchestraSettings:
-    """Read everything once; bad input becomes a ``pytest.UsageError`` naming it."""
+    """Read everything once; bad input raises an ``OrchestraError`` (``WorkflowError``) naming it."""
     rootdir = config.rootpath
     explicit = config.getoption("orchestra_workflow")
     if explicit is not None:
         explicit = Path(config.invocation_params.dir, explicit)
-    try:
-        workflow = load_workflow(rootdir, explicit)
-        replaced = config.hook.pytest_orchestra_workflow(config=config, workflow=workflow)
-        if replaced is not None:
-            workflow = _as_workflow(replaced)
-        gates = workflow.gates
-        gate_option = config.getoption("orchestra_gate")
-        if gate_option is not None:
-            gates = GatesSpec.from_overrides(gate_option, gates)
-    except WorkflowError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    workflow = load_workflow(rootdir, explicit)
+    replaced = config.hook.pytest_orchestra_workflow(config=config, workflow=workflow)
+    if replaced is not None:
+        workflow = _as_workflow(replaced)
+    gates = workflow.gates
+    gate_option = config.getoption("orchestra_gate")
+    if gate_option is not None:
+        gates = GatesSpec.from_overrides(gate_option, gates)
 
     records = bool(config.getini("orchestra_records")) and workflow.reports.enabled
     if config.getoption("collectonly") or config.getoption("orchestra_shard_plan"):
@@ -83,6 +86,7 @@ def load_settings(config: pytest.Config) -> OrchestraSettings:
         gates=gates,
         redactor=redactor,
         history=session_history_settings(config, workflow, base_dir, redactor),
+        changed=config.getoption("orchestra_changed", None),
     )
 
 

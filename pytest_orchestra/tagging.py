@@ -121,3 +121,10 @@ class ReportTagger:
         if tags:
             channel.write(report, channel.TAGS, tags)
         return report
+
+
+def register(config: pytest.Config, settings: Any, role: Any) -> None:
+    workflow = settings.workflow
+    config.pluginmanager.register(
+        ItemTagger(config.pluginmanager, workflow.apps, settings.tracked_markers, settings.rootdir), "orchestra-tagging"
+    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pytest_orchestra.core.errors import OrchestraError
 
-class DataError(ValueError):
+
+class DataError(OrchestraError, ValueError):
     """A schema, dataset or file that cannot be used; the message names what and where.
 
     Messages name the dataset, table, column or key (``shop.orders.customer_id:

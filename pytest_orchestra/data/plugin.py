@@ -27,11 +27,13 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 import pytest
 
 from pytest_orchestra.core import channel
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.core.plainclass import plainclass
 
 from .errors import DataError
 
 if TYPE_CHECKING:
+    from pytest_orchestra.core.roles import ProcessRole
     from pytest_orchestra.settings import OrchestraSettings
 
     from .sampling import Dataset
@@ -39,19 +41,6 @@ if TYPE_CHECKING:
 SEED_KEY = pytest.StashKey[int]()
 INFO_KEY = pytest.StashKey[Dict[str, Any]]()
 MARKER_KEYS = ("rows", "profile", "seed", "validate", "path", "size", "format")
-
-
-def add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("orchestra")
-    group.addoption(
-        "--orchestra-data-seed",
-        metavar="SEED",
-        default=None,
-        help="Run seed of generated test data: an integer, or 'random' (default: ini orchestra_data_seed, 0). "
-        "Each test's dataset is seeded from it and the test's nodeid.",
-    )
-    parser.addini("orchestra_data_seed", default="0", help="Default run seed of generated test data.")
-    parser.addini("orchestra_data_cache_size", default="2GB", help="Size cap of the generated-data cache (.orchestra/data).")
 
 
 def _run_seed(config: pytest.Config) -> int:
@@ -66,7 +55,7 @@ def _run_seed(config: pytest.Config) -> int:
     try:
         return int(str(raw).strip())
     except ValueError:
-        raise pytest.UsageError(f"--orchestra-data-seed: expected an integer or 'random', got {raw!r}") from None
+        raise OrchestraError(f"--orchestra-data-seed: expected an integer or 'random', got {raw!r}") from None
 
 
 def test_seed(run_seed: int, nodeid: str) -> int:
@@ -292,7 +281,7 @@ class XdistHooks:
         node.workerinput["orchestra_data_seed"] = self.seed
 
 
-def register_data(config: pytest.Config, settings: "OrchestraSettings") -> None:
+def register(config: pytest.Config, settings: "OrchestraSettings", role: "ProcessRole") -> None:
     """Register the data plugin; the workflow's datasets become resolvable by name."""
     datasets = dict(settings.workflow.sections.get("datasets") or {})
     if datasets or f"{__package__}.schema" in sys.modules:

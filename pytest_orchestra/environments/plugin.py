@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Dict, Generator, List, Optional, Tuple
 import pytest
 
 from pytest_orchestra.core import channel
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.core.redaction import Redactor, is_secret_name
 from pytest_orchestra.environments.config import (
     EnvironmentSpec,
@@ -41,6 +42,8 @@ from pytest_orchestra.environments.environment import (
 from pytest_orchestra.environments.markers import marked_names
 
 if TYPE_CHECKING:
+    from pytest_orchestra.core.roles import ProcessRole
+
     # Imported where used: a run without environments never loads the machinery.
     from pytest_orchestra.environments.lifecycle import EnvironmentLifecycle
     from pytest_orchestra.settings import OrchestraSettings
@@ -275,7 +278,7 @@ def _providers(config: pytest.Config) -> Dict[str, Any]:
             entry_point_providers(),
         )
     except ProviderConflict as exc:
-        raise pytest.UsageError(f"environments: {exc}") from None
+        raise OrchestraError(f"environments: {exc}") from None
 
 
 def configure_problems(specs: Dict[str, EnvironmentSpec], providers: Dict[str, Any], source: str) -> List[str]:
@@ -294,10 +297,9 @@ def configure_problems(specs: Dict[str, EnvironmentSpec], providers: Dict[str, A
     return [f"{source}: {problem}" for problem in problems]
 
 
-def register_environments(
-    config: pytest.Config, settings: "OrchestraSettings", *, runs_tests: bool, is_controller: bool
-) -> None:
+def register_environments(config: pytest.Config, settings: "OrchestraSettings", role: "ProcessRole") -> None:
     """Register the plugin objects where they have work (see the module docstring)."""
+    runs_tests, is_controller = role.runs_tests, role.records
     specs = environment_specs(settings.workflow.sections.get("environments"))
     if not specs:
         if runs_tests:
@@ -308,7 +310,7 @@ def register_environments(
     providers = _providers(config)
     problems = configure_problems(specs, providers, settings.workflow.source or "workflow")
     if problems:
-        raise pytest.UsageError("\n".join(problems))
+        raise OrchestraError("\n".join(problems))
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and RUN_KEY in workerinput:
         run_key, password = workerinput[RUN_KEY], workerinput[PASSWORD_KEY]

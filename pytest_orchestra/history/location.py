@@ -12,6 +12,7 @@ import re
 from typing import Mapping, Optional
 from urllib.parse import unquote, urlsplit
 
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.core.plainclass import plainclass
 
 URL_VARIABLE = "ORCHESTRA_HISTORY_URL"
@@ -22,7 +23,7 @@ SCHEMES = ("postgresql", "postgres")
 _CREDENTIALS = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)(?P<password>[^@\s]*)(?P<tail>@)", re.I)
 
 
-class HistoryUrlError(ValueError):
+class HistoryUrlError(OrchestraError, ValueError):
     """A URL that cannot name a history database; ``str()`` is the one line for the user."""
 
 

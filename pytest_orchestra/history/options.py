@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.history.config import HistorySettings, history_settings
 from pytest_orchestra.history.groups import detect_group, detect_shard
 from pytest_orchestra.history.location import HistoryUrlError
 
 
-def addoption(group: Any) -> None:
+def addoption(group: Any, parser: Any) -> None:
     group.addoption(
         "--orchestra-run-group",
         metavar="ID",
@@ -37,7 +38,7 @@ def session_history_settings(config: pytest.Config, workflow: Any, base_dir: Pat
         )
     except HistoryUrlError as error:
         where = f"{workflow.source}: " if workflow.source and "ORCHESTRA_HISTORY_URL" not in str(error) else ""
-        raise pytest.UsageError(f"{where}{error}") from None
+        raise OrchestraError(f"{where}{error}") from None
     if settings.url is not None and settings.url.password:
         redactor.add([settings.url.password])
     return settings

@@ -13,10 +13,11 @@ import itertools
 from dataclasses import field
 from typing import Any, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.core.plainclass import plainclass
 
 
-class MatrixError(ValueError):
+class MatrixError(OrchestraError, ValueError):
     """A matrix marker that cannot be expanded; the message names what is wrong."""
 
 

@@ -66,3 +66,7 @@ def cell_of(item: pytest.Item) -> Dict[str, str]:
         return {}
     cell = callspec.params.get(CELL_ARGNAME)
     return dict(cell.values) if isinstance(cell, MatrixCell) else {}
+
+
+def register(config: pytest.Config, settings: Any, role: Any) -> None:
+    config.pluginmanager.register(MatrixPlugin(settings.workflow.matrix), "orchestra-matrix")

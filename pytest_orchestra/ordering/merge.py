@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.core.records import (
     GateCheck,
     GateVerdict,
@@ -32,7 +33,7 @@ _NANOS = 1_000_000_000
 _MATRIX_PREFIX = "orchestra.matrix."
 
 
-class MergeError(ValueError):
+class MergeError(OrchestraError, ValueError):
     """A folder that is not a report folder, or a report that cannot be read."""
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence,
 import pytest
 
 from pytest_orchestra.core import channel
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.core.marks import marker_survey
 from pytest_orchestra.ordering.config import (
     ORDERING_MARKERS,
@@ -35,6 +36,7 @@ from pytest_orchestra.tagging import AppResolver
 
 if TYPE_CHECKING:
     from pytest_orchestra.core.records import RunResult, TestRecord
+    from pytest_orchestra.core.roles import ProcessRole
     from pytest_orchestra.ordering.handoff import Handoff, HandoffStore
     from pytest_orchestra.ordering.resolver import (
         Reference,
@@ -45,13 +47,6 @@ if TYPE_CHECKING:
     from pytest_orchestra.ordering.sharding import ShardPlan, ShardRequest
     from pytest_orchestra.settings import OrchestraSettings
 
-MARKERS = (
-    "after(*refs): run after the named tests, aliases or apps (ordering only).",
-    "requires(*refs): run after the named tests, aliases or apps, and skip (category dependency) "
-    "when one of them did not pass.",
-    "alias(name): a name other tests can use in after(...) / requires(...).",
-)
-
 UPSTREAMS_KEY = pytest.StashKey[Tuple["Upstream", ...]]()
 APP_KEY = pytest.StashKey[Optional[str]]()
 SHARED_DIR_INPUT = "orchestra_shared_dir"
@@ -59,31 +54,14 @@ DIST_INPUT = "orchestra_dist"
 DEPENDENCY_CONTEXT = "dependency"
 
 
-def addoption(group: Any) -> None:
-    group.addoption(
-        "--orchestra-shard",
-        metavar="K/N",
-        default=None,
-        help="Run shard K of N (1-based), balanced by durations from history, keeping dependency "
-        "chains whole (default: CI_NODE_INDEX/CI_NODE_TOTAL when both are set).",
-    )
-    group.addoption(
-        "--orchestra-shard-plan",
-        action="store_true",
-        default=False,
-        help="Print how the selected tests split into shards (with --orchestra-shard=K/N or "
-        "CI_NODE_TOTAL) and exit without running them.",
-    )
-
-
-def register_ordering(config: pytest.Config, settings: "OrchestraSettings", *, runs_tests: bool,
-                      is_controller: bool) -> None:
+def register(config: pytest.Config, settings: "OrchestraSettings", role: "ProcessRole") -> None:
+    runs_tests, is_controller = role.runs_tests, role.records
     workflow = settings.workflow
     ordering = ordering_spec(workflow.sections.get("ordering"))
     sharding = sharding_spec(workflow.sections.get("sharding"))
     shard = _shard_request(config)
     if config.getoption("orchestra_shard_plan") and not runs_tests:
-        raise pytest.UsageError("--orchestra-shard-plan plans without running tests: leave out -n")
+        raise OrchestraError("--orchestra-shard-plan plans without running tests: leave out -n")
     shared_dir = _shared_dir(config)
     if runs_tests:
         config.pluginmanager.register(
@@ -100,15 +78,11 @@ def _shard_request(config: pytest.Config) -> Optional["ShardRequest"]:
     if not text and not os.environ.get("CI_NODE_TOTAL"):
         return None
     from pytest_orchestra.ordering.sharding import (
-        ShardError,
         parse_shard,
         shard_from_environment,
     )
 
-    try:
-        return parse_shard(text) if text else shard_from_environment(os.environ)
-    except ShardError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    return parse_shard(text) if text else shard_from_environment(os.environ)
 
 
 def _shared_dir(config: pytest.Config) -> Optional[Path]:
@@ -137,7 +111,7 @@ def _markers(item: pytest.Item) -> Tuple[Tuple[str, ...], Tuple["Reference", ...
         if marker.name in ("after", "requires"):
             for arg in marker.args:
                 if not isinstance(arg, str) or not arg:
-                    raise pytest.UsageError(
+                    raise OrchestraError(
                         f"{item.nodeid}: @pytest.mark.{marker.name}: expected names (strings), got {arg!r}"
                     )
                 references.append(Reference(arg, marker.name))
@@ -188,12 +162,9 @@ class OrderingPlugin:
         kept = {id(item) for item in items}
         collected = list(items) + [item for item in collected if id(item) not in kept]
         nodes = [self._node(item) for item in collected]
-        from pytest_orchestra.ordering.resolver import OrderingError, resolve
+        from pytest_orchestra.ordering.resolver import resolve
 
-        try:
-            resolution = resolve(nodes, self.app_dependencies)
-        except OrderingError as exc:
-            raise pytest.UsageError(str(exc)) from None
+        resolution = resolve(nodes, self.app_dependencies)
         guard = DependencyGuard(self.ordering, self.shared_dir) if resolution.upstreams else None
         if guard is not None:
             kept_positions = [i for i, item in enumerate(collected) if id(item) in kept]
@@ -284,7 +255,7 @@ class OrderingPlugin:
             try:
                 return load_durations_file(path)
             except ShardError as exc:
-                raise pytest.UsageError(f"sharding.durations_file: {exc}") from None
+                raise OrchestraError(f"sharding.durations_file: {exc}") from None
         from pytest_orchestra.history.factory import open_history, planning_key
 
         with open_history(self.settings) as store:
@@ -304,7 +275,7 @@ class OrderingPlugin:
                 )
         if self.config.getoption("orchestra_shard_plan"):
             if self.plan is None:
-                raise pytest.UsageError("--orchestra-shard-plan needs --orchestra-shard=K/N (or CI_NODE_TOTAL)")
+                raise OrchestraError("--orchestra-shard-plan needs --orchestra-shard=K/N (or CI_NODE_TOTAL)")
             if reporter is not None:
                 for line in self.plan.describe():
                     reporter.write_line(line)

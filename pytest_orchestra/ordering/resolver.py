@@ -20,10 +20,11 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.workflow.sections import find_cycle
 
 
-class OrderingError(ValueError):
+class OrderingError(OrchestraError, ValueError):
     """A constraint that cannot hold: an unknown reference or a cycle."""
 
 

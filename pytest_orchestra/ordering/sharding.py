@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from pytest_orchestra.core.errors import OrchestraError
+
 #: Cost of a test when no duration at all is known.
 UNKNOWN_DURATION = 1.0
 
 
-class ShardError(ValueError):
+class ShardError(OrchestraError, ValueError):
     """A bad shard request (``K/N`` out of range, unreadable durations file)."""
 
 

@@ -170,7 +170,10 @@ def _gates_node() -> Record:
 
 
 def plan_node() -> Record:
-    from pytest_orchestra.triage.config import retries_section_node
+    from pytest_orchestra.workflow.sections import section_node
+
+    retries = section_node("retries")
+    assert retries is not None, "the retries section is registered by the capabilities table"
 
     return Record(
         {
@@ -199,7 +202,7 @@ def plan_node() -> Record:
                     scalar_form=Str(pattern=ALL, expected="'all' or a mapping of dimension -> values"),
                 )
             ),
-            "retries": Field(_Given(retries_section_node())),
+            "retries": Field(_Given(retries)),
             "gates": Field(_Given(_gates_node())),
             "required": Field(
                 Record(

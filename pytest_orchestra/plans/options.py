@@ -8,7 +8,7 @@ from typing import Any
 LAST_RUN = "last"
 
 
-def addoption(group: Any) -> None:
+def addoption(group: Any, parser: Any) -> None:
     group.addoption(
         "--orchestra-plan",
         metavar="NAME",

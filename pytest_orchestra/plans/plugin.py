@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 import pytest
 
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.plans.config import PlanSpec, check_references, plans_spec
 from pytest_orchestra.plans.options import LAST_RUN
 from pytest_orchestra.plans.rerun import RerunChain, RerunError, RerunRequest
 from pytest_orchestra.plans.resolve import (
     PlanChoice,
-    PlanError,
     choose_plan,
     detect_event,
 )
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         RunResult,
         TestRecord,
     )
+    from pytest_orchestra.core.roles import ProcessRole
     from pytest_orchestra.plans.coverage import Coverage, Delta
     from pytest_orchestra.settings import OrchestraSettings
 
@@ -71,50 +72,48 @@ STATE_KEY = pytest.StashKey[PlanState]()
 
 
 def apply_plan(config: pytest.Config, settings: "OrchestraSettings") -> "OrchestraSettings":
-    """Choose the plan (and the rerun) and return the settings the run uses; bad input is a UsageError."""
+    """Choose the plan (and the rerun) and return the settings the run uses; bad input raises an OrchestraError."""
     workflow = settings.workflow
     spec = plans_spec(workflow.sections.get("plans"))
     source = workflow.source or "orchestra.yaml"
     try:
         check_references(spec, apps=list(workflow.apps), dimensions=workflow.matrix.dimensions)
     except SchemaViolation as violation:
-        raise pytest.UsageError(str(violation.at(source))) from None
+        raise OrchestraError(str(violation.at(source))) from None
     state = PlanState()
     workerinput = getattr(config, "workerinput", None)
     rerun_option = config.getoption("orchestra_rerun")
     if rerun_option is None and config.getoption("orchestra_rerun_filter"):
-        raise pytest.UsageError("--orchestra-rerun-filter filters --orchestra-rerun: give both")
-    try:
-        if workerinput is not None:
-            if workerinput.get(RERUN_INPUT):
-                state.rerun = RerunRequest.from_json(workerinput[RERUN_INPUT])
-            name = workerinput.get(PLAN_INPUT) or None
-            state.choice = choose_plan(spec, option=name) if name else None
-            if state.choice is not None:
-                state.choice = PlanChoice(state.choice.plan, workerinput.get(PLAN_INPUT + "_source", ""))
-        else:
-            if rerun_option is not None:
-                state.rerun, state.chain = _read_rerun(config, settings, rerun_option)
-            state.choice = choose_plan(
-                spec,
-                option=config.getoption("orchestra_plan"),
-                rerun=(state.rerun.run_id, state.rerun.plan) if state.rerun is not None else None,
-                event=detect_event(os.environ),
-            )
-    except (PlanError, RerunError) as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise OrchestraError("--orchestra-rerun-filter filters --orchestra-rerun: give both")
+    if workerinput is not None:
+        if workerinput.get(RERUN_INPUT):
+            state.rerun = RerunRequest.from_json(workerinput[RERUN_INPUT])
+        name = workerinput.get(PLAN_INPUT) or None
+        state.choice = choose_plan(spec, option=name) if name else None
+        if state.choice is not None:
+            state.choice = PlanChoice(state.choice.plan, workerinput.get(PLAN_INPUT + "_source", ""))
+    else:
+        if rerun_option is not None:
+            state.rerun, state.chain = _read_rerun(config, settings, rerun_option)
+        state.choice = choose_plan(
+            spec,
+            option=config.getoption("orchestra_plan"),
+            rerun=(state.rerun.run_id, state.rerun.plan) if state.rerun is not None else None,
+            event=detect_event(os.environ),
+        )
     config.stash[STATE_KEY] = state
     plan = state.plan
     if plan is None:
         return settings
+    settings = _with_plan(config, settings, plan)
     if state.rerun is None:
-        _apply_selection_options(config, plan, state)
-    return _with_plan(config, settings, plan)
+        settings = _with_selection(config, settings, plan, state)
+    return settings
 
 
 def _with_plan(config: pytest.Config, settings: "OrchestraSettings", plan: PlanSpec) -> "OrchestraSettings":
     from pytest_orchestra.plans.resolve import merged_gates, merged_retries
-    from pytest_orchestra.workflow import GatesSpec, WorkflowError
+    from pytest_orchestra.workflow import GatesSpec
 
     workflow = settings.workflow
     sections = dict(workflow.sections)
@@ -127,32 +126,25 @@ def _with_plan(config: pytest.Config, settings: "OrchestraSettings", plan: PlanS
     gates = workflow_gates
     gate_option = config.getoption("orchestra_gate")
     if gate_option is not None:
-        try:
-            gates = GatesSpec.from_overrides(gate_option, workflow_gates)
-        except WorkflowError as exc:  # pragma: no cover - load_settings parsed the same text already
-            raise pytest.UsageError(str(exc)) from None
+        gates = GatesSpec.from_overrides(gate_option, workflow_gates)
     return replace(settings, workflow=replace(workflow, sections=sections, gates=workflow_gates), gates=gates)
 
 
-def _apply_selection_options(config: pytest.Config, plan: PlanSpec, state: PlanState) -> None:
+def _with_selection(config: pytest.Config, settings: "OrchestraSettings", plan: PlanSpec,
+                    state: PlanState) -> "OrchestraSettings":
     """The plan's -m, -k and change-based selection, where the command line gave none."""
-    option = config.option
+    asked = list(settings.pytest_options)
     for attribute, value, flag in (("markexpr", plan.markers, "-m"), ("keyword", plan.keyword, "-k")):
         if not value:
             continue
-        if getattr(option, attribute, ""):
+        if getattr(config.option, attribute, ""):
             state.notes.append(
                 f"orchestra: plan {plan.name}: {flag} from the command line replaces the plan's {value!r}"
             )
         else:
-            setattr(option, attribute, value)
-    if plan.changed is not None:
-        if not hasattr(option, "orchestra_changed"):
-            state.notes.append(
-                f"orchestra: plan {plan.name}: changed: ignored (this version has no change-based selection)"
-            )
-        elif getattr(option, "orchestra_changed") is None:
-            option.orchestra_changed = plan.changed
+            asked.append((attribute, value))
+    changed = settings.changed if settings.changed is not None else plan.changed
+    return replace(settings, pytest_options=tuple(asked), changed=changed)
 
 
 def _read_rerun(config: pytest.Config, settings: "OrchestraSettings", value: str) -> tuple:
@@ -205,8 +197,8 @@ def _shown(path: Path, rootdir: Path) -> str:
         return str(path)
 
 
-def register_plans(config: pytest.Config, settings: "OrchestraSettings", *, runs_tests: bool,
-                   is_controller: bool) -> None:
+def register(config: pytest.Config, settings: "OrchestraSettings", role: "ProcessRole") -> None:
+    runs_tests, is_controller = role.runs_tests, role.records
     state = config.stash.get(STATE_KEY, None)
     if state is None or (state.choice is None and state.rerun is None):
         return

@@ -13,6 +13,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.core.records import FAILING_OUTCOMES, RunRecord, TestRecord
 
 FILTER_KEYS = ("category", "app", "outcome", "nodeid")
@@ -20,7 +21,7 @@ FILTER_KEYS = ("category", "app", "outcome", "nodeid")
 MAX_CHAIN = 20
 
 
-class RerunError(ValueError):
+class RerunError(OrchestraError, ValueError):
     """A rerun that cannot be done; the message is the one line the user sees."""
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.plans.config import PlanSpec, PlansSpec
 
 #: The normalized events.
@@ -49,7 +50,7 @@ AZURE_EVENTS: Dict[str, str] = {
 }
 
 
-class PlanError(ValueError):
+class PlanError(OrchestraError, ValueError):
     """A plan that cannot be used; the message is the one line the user sees."""
 
 

@@ -368,3 +368,9 @@ def session_history(config: pytest.Config) -> Optional["RunHistory"]:
     hub = config.pluginmanager.get_plugin(RunHub.name)
     return getattr(hub, "store", None)
 
+
+
+def register(config: pytest.Config, settings: "OrchestraSettings", role: Any) -> None:
+    """The hub lives where every report arrives: the only process, or xdist's controller."""
+    if role.records:
+        config.pluginmanager.register(RunHub(config, settings), RunHub.name)

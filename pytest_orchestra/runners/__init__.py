@@ -4,19 +4,16 @@ a nested pytest) whose test cases become pytest items.
 The workflow's ``runners`` section declares them (:mod:`.config`); one module
 per report format reads their results (:mod:`.parsers`); :mod:`.execution`
 runs a suite once per matrix cell per session; :mod:`.plugin` makes the items.
-:mod:`.bdd` maps pytest-bdd's Gherkin tags onto the plugin's markers.
+:mod:`.bdd` maps pytest-bdd's Gherkin tags onto the plugin's markers, through
+:mod:`.gherkin`'s stand-in registered whenever pytest-bdd is loaded.
+
+Importing the package is cheap (pytest-bdd being installed imports
+``.gherkin`` at every start): its names load on first use.
 """
 
 from __future__ import annotations
 
-from pytest_orchestra.runners.cases import CaseResult, ParsedReport, ReportError
-from pytest_orchestra.runners.config import (
-    FORMATS,
-    RunnerSpec,
-    runner_specs,
-    runners_section_node,
-)
-from pytest_orchestra.runners.parsers import parse_report
+from typing import Any
 
 __all__ = [
     "FORMATS",
@@ -28,3 +25,23 @@ __all__ = [
     "runner_specs",
     "runners_section_node",
 ]
+
+_HOMES = {
+    "CaseResult": "cases",
+    "ParsedReport": "cases",
+    "ReportError": "cases",
+    "FORMATS": "config",
+    "RunnerSpec": "config",
+    "runner_specs": "config",
+    "runners_section_node": "config",
+    "parse_report": "parsers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'pytest_orchestra.runners' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"pytest_orchestra.runners.{home}"), name)

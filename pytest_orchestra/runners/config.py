@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.workflow.schema import (
     ByShape,
     Field,
@@ -42,7 +43,7 @@ PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 MAX_TIMEOUT = 7 * 24 * 3600.0
 
 
-class PlaceholderError(ValueError):
+class PlaceholderError(OrchestraError, ValueError):
     """A ``{name}`` the command cannot fill; the message names it and the known ones."""
 
 

@@ -26,15 +26,16 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence,
 import pytest
 
 from pytest_orchestra.core import channel
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.runners.config import RunnerSpec, runner_specs
 
 if TYPE_CHECKING:
+    from pytest_orchestra.core.roles import ProcessRole
     from pytest_orchestra.matrix.cells import MatrixCell
     from pytest_orchestra.runners.cases import CaseResult
     from pytest_orchestra.runners.execution import SuiteResult, SuiteRuns
     from pytest_orchestra.settings import OrchestraSettings
 
-MARKERS = ("runner(name): a test case of a suite run by another tool (workflow 'runners').",)
 RUN_DIR_INPUT = "orchestra_runners_dir"
 #: The item standing for a whole suite whose cases are not known yet.
 SUITE_ITEM = "suite"
@@ -413,24 +414,22 @@ def _cells(config: pytest.Config, settings: "OrchestraSettings",
         try:
             dims = marker_dimensions(names, explicit, matrix, where=f"{spec.where}.matrix")
         except MatrixError as exc:
-            raise pytest.UsageError(str(exc).replace("@pytest.mark.matrix: ", "")) from None
+            raise OrchestraError(str(exc).replace("@pytest.mark.matrix: ", "")) from None
         cells[spec.name] = list(expand_cells(dims, matrix))
     return cells
 
 
-def register_runners(config: pytest.Config, settings: "OrchestraSettings", *, runs_tests: bool,
-                     is_controller: bool) -> None:
+def register(config: pytest.Config, settings: "OrchestraSettings", role: "ProcessRole") -> None:
     """Register the plugin objects where they have work (see the module docstring)."""
+    runs_tests, is_controller = role.runs_tests, role.records
     specs = runner_specs(settings.workflow.sections.get("runners"))
     if not specs:
         return
-    for line in MARKERS:
-        config.addinivalue_line("markers", line)
     declared = set((settings.workflow.sections.get("environments") or {}))
     for spec in specs.values():
         for name in spec.environments:
             if name not in declared:
-                raise pytest.UsageError(
+                raise OrchestraError(
                     f"{settings.workflow.source or 'workflow'}: {spec.where}.environments: unknown environment"
                     f" {name!r} (declared: {', '.join(sorted(declared)) or 'none'})")
     cells = _cells(config, settings, specs)

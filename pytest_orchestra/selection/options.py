@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def addoption(group: Any) -> None:
+def addoption(group: Any, parser: Any) -> None:
     group.addoption(
         "--orchestra-record-map",
         action="store_true",

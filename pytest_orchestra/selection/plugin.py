@@ -25,6 +25,7 @@ from pytest_orchestra.selection.mapstore import KIND_TEST
 from pytest_orchestra.selection.recorder import IMPORT_CONTEXT
 
 if TYPE_CHECKING:
+    from pytest_orchestra.core.roles import ProcessRole
     from pytest_orchestra.core.records import ReportSection
     from pytest_orchestra.core.records import RunResult
     from pytest_orchestra.selection.engine import SelectionOutcome
@@ -56,8 +57,8 @@ def start_recording_early(early_config: pytest.Config) -> None:
     early_config.stash[RECORDERS_KEY] = (files, lines, opens)
 
 
-def register_selection(config: pytest.Config, settings: "OrchestraSettings", *, runs_tests: bool,
-                       is_controller: bool) -> None:
+def register(config: pytest.Config, settings: "OrchestraSettings", role: "ProcessRole") -> None:
+    runs_tests, is_controller = role.runs_tests, role.records
     from pytest_orchestra.selection.config import selection_spec
 
     spec = selection_spec(settings.workflow.sections.get("selection"))
@@ -72,7 +73,7 @@ def register_selection(config: pytest.Config, settings: "OrchestraSettings", *, 
         elif recorders is not None:
             recorders[1].stop()
             recorders[2].stop()
-    changed = config.getoption("orchestra_changed")
+    changed = settings.changed
     audit = bool(config.getoption("orchestra_audit"))
     explain = bool(config.getoption("orchestra_explain"))
     if changed is None and explain and not audit:

@@ -80,12 +80,9 @@ class TriageController:
         path = self.settings.rootdir / self.quarantine_spec.file
         if not path.exists() and not self.quarantine_spec.auto:
             return  # nothing quarantined: no need to load the machinery
-        from pytest_orchestra.triage.quarantine import QuarantineError, QuarantineList
+        from pytest_orchestra.triage.quarantine import QuarantineList
 
-        try:
-            self.quarantine = QuarantineList.load(path, today=date.today())
-        except QuarantineError as exc:
-            raise pytest.UsageError(str(exc)) from None
+        self.quarantine = QuarantineList.load(path, today=date.today())
 
     # -- a record listener (``core.records.RecordListener``) ---------------------------------
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.core.files import write_text_atomically
 from pytest_orchestra.triage.config import CATEGORIES, DEFAULT_LABELS_FILE
 
@@ -38,7 +39,7 @@ REVIEWABLE = tuple(category for category in CATEGORIES if category != "unknown")
 TEXT_LIMIT = 600
 
 
-class LabelsError(ValueError):
+class LabelsError(OrchestraError, ValueError):
     """The labels file or a label is malformed; the message says where."""
 
 

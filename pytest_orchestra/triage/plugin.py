@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 import pytest
 
 from pytest_orchestra.core import channel
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.triage.config import QuarantineSpec, TriageSpec
 
 if TYPE_CHECKING:
+    from pytest_orchestra.core.roles import ProcessRole
     from pytest_orchestra.settings import OrchestraSettings
     from pytest_orchestra.triage.classifier import Classifier, Decision
     from pytest_orchestra.triage.failure import Failure
@@ -284,10 +286,9 @@ class RetryEvidence:
         self.close()
 
 
-def register_triage(
-    config: pytest.Config, settings: "OrchestraSettings", *, runs_tests: bool, is_controller: bool
-) -> None:
+def register(config: pytest.Config, settings: "OrchestraSettings", role: "ProcessRole") -> None:
     """Register triage's plugin objects where they have work (see the module docstring)."""
+    runs_tests, is_controller = role.runs_tests, role.records
     from pytest_orchestra.triage.config import (
         quarantine_spec,
         retries_spec,
@@ -301,17 +302,12 @@ def register_triage(
     reruns = config.getoption("orchestra_reruns")
     if reruns is not None:
         if reruns < 0:
-            raise pytest.UsageError(f"--orchestra-reruns: expected an integer >= 0, got {reruns}")
+            raise OrchestraError(f"--orchestra-reruns: expected an integer >= 0, got {reruns}")
         retries = dataclasses.replace(retries, max=reruns)
     model_path = settings.rootdir / (triage.model or f"{settings.workflow.reports.dir}/triage-model.json")
     classify = ClassifyFailure(config, triage, model_path, settings.rootdir)
     if is_controller and (settings.rootdir / triage.labels).exists():
-        from pytest_orchestra.triage.labels import LabelsError
-
-        try:
-            classify.load_labels()
-        except LabelsError as exc:
-            raise pytest.UsageError(str(exc)) from None
+        classify.load_labels()
     if runs_tests:
         patterns = config.getini("python_files") or ["test_*.py", "*_test.py"]
         if is_controller and retries.max == 0:

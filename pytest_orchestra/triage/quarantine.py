@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.core.files import write_text_atomically
 from pytest_orchestra.triage.config import QuarantineSpec
 from pytest_orchestra.triage.flaky import FlakinessStats
@@ -27,7 +28,7 @@ from pytest_orchestra.triage.flaky import FlakinessStats
 KNOWN_KEYS = ("nodeid", "reason", "owner", "since", "expires")
 
 
-class QuarantineError(ValueError):
+class QuarantineError(OrchestraError, ValueError):
     """The quarantine file is unreadable or malformed; the message says where."""
 
 

@@ -48,24 +48,14 @@ __all__ = [
 
 
 def _register_capability_sections() -> None:
-    """Sections of the capabilities that have landed, so every loader knows them.
+    """Every capability's sections (the table in :mod:`pytest_orchestra.capabilities`), so every loader knows them.
 
     Lazily: a capability's schema module is imported only when a document
     uses its section (or the JSON Schema is written).
     """
-    for name, target in (
-        ("triage", "pytest_orchestra.triage.config:triage_section_node"),
-        ("retries", "pytest_orchestra.triage.config:retries_section_node"),
-        ("quarantine", "pytest_orchestra.triage.config:quarantine_section_node"),
-        ("environments", "pytest_orchestra.environments.config:environments_section_node"),
-        ("datasets", "pytest_orchestra.data.config:datasets_section_node"),
-        ("ordering", "pytest_orchestra.ordering.config:ordering_section_node"),
-        ("sharding", "pytest_orchestra.ordering.config:sharding_section_node"),
-        ("runners", "pytest_orchestra.runners.config:runners_section_node"),
-        ("selection", "pytest_orchestra.selection.config:selection_section_node"),
-        ("plans", "pytest_orchestra.plans.config:plans_section_node"),
-        ("history", "pytest_orchestra.history.config:history_section_node"),
-    ):
+    from pytest_orchestra.capabilities import sections
+
+    for name, target in sections():
         register_lazy_section(name, target)
 
 

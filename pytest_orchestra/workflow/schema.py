@@ -17,6 +17,7 @@ import math
 import re
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
+from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.core.plainclass import plainclass
 
 JsonSchema = Dict[str, Any]
@@ -25,7 +26,7 @@ JsonSchema = Dict[str, Any]
 NO_DEFAULT: Any = object()
 
 
-class WorkflowError(Exception):
+class WorkflowError(OrchestraError):
     """A workflow that cannot be used; ``str()`` is the one-line message for the user.
 
     ``source`` names the file (``orchestra.yaml``, ``pyproject.toml [tool.orchestra]``,

@@ -345,7 +345,12 @@ def register_lazy_section(name: str, target: str) -> None:
     _registration_order.setdefault(name, None)
 
 
-def _section_node(name: str) -> Optional[Node]:
+def section_node(name: str) -> Optional[Node]:
+    """The schema node of a registered section (built now if it was registered lazily), or None.
+
+    How one capability's schema reuses another's section (a plan's ``retries``)
+    without importing that capability.
+    """
     node = _sections.get(name)
     if node is None and name in _lazy_sections:
         from importlib import import_module
@@ -380,7 +385,7 @@ def validate_document(data: Any) -> Dict[str, Any]:
     result: Dict[str, Any] = {}
     for raw_name, value in data.items():
         name = str(raw_name)
-        node = _section_node(name) if isinstance(raw_name, str) else None
+        node = section_node(name) if isinstance(raw_name, str) else None
         if node is not None:
             result[name] = node.validate(value, name)
         elif name in RESERVED_SECTIONS:
@@ -397,7 +402,7 @@ def validate_document(data: Any) -> Dict[str, Any]:
 def workflow_json_schema() -> JsonSchema:
     """The registry as a Draft 2020-12 JSON Schema document."""
     for name in list(_lazy_sections):
-        _section_node(name)
+        section_node(name)
     properties: JsonSchema = {name: _sections[name].json_schema() for name in _registration_order}
     for name in RESERVED_SECTIONS:
         if name not in properties:

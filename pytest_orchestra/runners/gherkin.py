@@ -28,3 +28,7 @@ class LazyGherkinTags:
 
             self._tags = GherkinTags(self.dimensions)
         return self._tags.pytest_bdd_apply_tag(tag, function)
+
+
+def register(config: pytest.Config, settings: Any, role: Any) -> None:
+    config.pluginmanager.register(LazyGherkinTags(settings.workflow.matrix.dimensions), LazyGherkinTags.name)
