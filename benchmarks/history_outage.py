@@ -44,7 +44,7 @@ def test_the_history_database_goes_away():
                 return
             time.sleep(0.01)
         raise AssertionError("the server did not stop")
-    from pytest_orchestra.history.throwaway import _children_of
+    from pytest_orchestra.environments.throwaway import _children_of
 
     for pid in [pids[0]] + _children_of(pids[0]):  # the server and every backend, this run's included
         os.kill(pid, signal.SIGSTOP)
@@ -104,7 +104,7 @@ def main(argv: Any = None) -> int:
     parser.add_argument("--tests", type=int, default=2000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    from pytest_orchestra.history.throwaway import ThrowawayPostgres
+    from pytest_orchestra.environments.throwaway import ThrowawayPostgres
 
     with ThrowawayPostgres() as server:
         results = [scenario(how, args.tests, server) for how in ("stop", "pause")]

@@ -35,7 +35,7 @@ TARGET_RATIO = 1.10
 
 def server_cpu(pid: int) -> float:
     """CPU seconds the server has used: the postmaster, its finished backends, its live ones."""
-    from pytest_orchestra.history.throwaway import _children_of
+    from pytest_orchestra.environments.throwaway import _children_of
 
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
@@ -71,7 +71,7 @@ def main(argv: Any = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from pytest_orchestra.history.throwaway import ThrowawayPostgres
+    from pytest_orchestra.environments.throwaway import ThrowawayPostgres
 
     env = run_environment(False)
     for name in ("ORCHESTRA_HISTORY_URL", "PYTEST_ADDOPTS"):

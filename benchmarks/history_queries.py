@@ -96,10 +96,10 @@ def main(argv: Any = None) -> int:
     parser.add_argument("--tests", type=int, default=2000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    from pytest_orchestra.environments.throwaway import ThrowawayPostgres
     from pytest_orchestra.history.location import parse_history_url
     from pytest_orchestra.history.postgres import PostgresHistoryStore
     from pytest_orchestra.history.store import HistoryStore
-    from pytest_orchestra.history.throwaway import ThrowawayPostgres
 
     results: Dict[str, Any] = {"rows": args.runs * args.tests, "target_ms": TARGET_MS}
     with tempfile.TemporaryDirectory(prefix="orchestra-queries-") as temp, ThrowawayPostgres() as server:

@@ -125,7 +125,7 @@ def main(argv: Any = None) -> int:
     parser.add_argument("--tests", type=int, default=2000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    from pytest_orchestra.history.throwaway import ThrowawayPostgres
+    from pytest_orchestra.environments.throwaway import ThrowawayPostgres
 
     results: Dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="orchestra-writers-") as temp, ThrowawayPostgres() as server:

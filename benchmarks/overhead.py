@@ -26,13 +26,12 @@ import json
 import os
 import platform
 import re
-import shutil
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 from typing import Dict, List, Sequence

@@ -1022,7 +1022,7 @@ def render(report: Dict[str, object]) -> str:
         tools = [t for t in serious if not m["caught"][t]]
         crashed = [t for t in tools if m.get("selection_exit_codes", {}).get(t) in (3, 4)]
         out.append(f"  {m['path']}:{m['line']} [{m['kind']}] {m['edit']}: missed by {', '.join(tools)}"
-                   + (f" (its run crashed: exit 3/4)" if crashed else "")
+                   + (" (its run crashed: exit 3/4)" if crashed else "")
                    + f"; {len(m['killing'])} killing test(s): {', '.join(m['killing'][:3])}"
                    + (" ..." if len(m["killing"]) > 3 else ""))
         out.append(f"      - {m['old'].rstrip()}")

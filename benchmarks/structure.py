@@ -9,7 +9,11 @@ and prints:
 - cycles between rooms (strongly connected components of that graph);
 - modules over 400 lines;
 - for each capability name, the modules outside its own package that name it
-  (a string or an import of it), i.e. the places a newcomer must visit to add one.
+  (a string or an import of it);
+- for each capability, the places that wire it in: modules outside its
+  package that reach its pytest wiring (``plugin``, ``options``,
+  ``registration``, ``cli``, its workflow section's node) by import or by
+  ``"module:name"`` string, i.e. the places a newcomer must visit to add one.
 
     .venv/bin/python benchmarks/structure.py [--package pytest_orchestra] [--json]
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -125,13 +130,24 @@ def measure(package: str) -> Dict[str, object]:
     named: Dict[str, List[str]] = {}
     for capability in CAPABILITIES:
         places = []
-        for name, (path, tree) in modules.items():
+        for name, (path, _tree) in modules.items():
             if room_of(name, package) == capability:
                 continue
             text = path.read_text(encoding="utf-8")
             if f"{package}.{capability}" in text or f'"{capability}"' in text or f"'{capability}'" in text:
                 places.append(name)
         named[capability] = sorted(places)
+    wiring = {}
+    for capability in CAPABILITIES:
+        pattern = re.compile(
+            rf"{package}\.{capability}\.(plugin|options|registration|cli|__main__)\b"
+            rf"|{package}\.{capability}\.config[.:]\w*section_node"
+            rf"|from {package}\.{capability} import (plugin|options|cli)\b"
+        )
+        wiring[capability] = sorted(
+            name for name, (path, _tree) in modules.items()
+            if room_of(name, package) != capability and pattern.search(path.read_text(encoding="utf-8"))
+        )
     return {
         "rooms": sorted(known_rooms),
         "room_edges": len(graph and [pair for pair in edges]),
@@ -140,6 +156,7 @@ def measure(package: str) -> Dict[str, object]:
         "cycles": strongly_connected(graph),
         "modules_over_400_lines": [(name, lines) for name, lines in long_modules if lines > LONG_MODULE],
         "places_naming_each_capability": named,
+        "places_wiring_each_capability": wiring,
     }
 
 
@@ -164,6 +181,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"  {lines:5d}  {name}")
     print("places outside its package that name a capability:")
     for capability, places in result["places_naming_each_capability"].items():  # type: ignore[attr-defined]
+        print(f"  {capability:<13} {len(places):3d}  {', '.join(p.split('.', 1)[-1] for p in places)}")
+    print("places outside its package that wire a capability in (its plugin, options, section, command):")
+    for capability, places in result["places_wiring_each_capability"].items():  # type: ignore[attr-defined]
         print(f"  {capability:<13} {len(places):3d}  {', '.join(p.split('.', 1)[-1] for p in places)}")
     return 0
 

@@ -12,6 +12,7 @@ from importlib.machinery import PathFinder
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 if TYPE_CHECKING:
+    from pytest_orchestra.core.gates import GATE_FAILED_EXIT_CODE
     from pytest_orchestra.core.records import (
         GateCheck,
         GateVerdict,
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
         TestRecord,
     )
     from pytest_orchestra.matrix import MatrixContext
-    from pytest_orchestra.recording.gates import GATE_FAILED_EXIT_CODE
     from pytest_orchestra.workflow import Workflow, WorkflowError, load_workflow
 
 __version__ = "0.1.0"
@@ -42,7 +42,7 @@ __all__ = [
 # Imported on first use: pytest imports this package for the plugin on every
 # run, and a suite that uses none of the API should not pay for all of it.
 _LAZY = {
-    "GATE_FAILED_EXIT_CODE": "pytest_orchestra.recording.gates",
+    "GATE_FAILED_EXIT_CODE": "pytest_orchestra.core.gates",
     "MatrixContext": "pytest_orchestra.matrix",
     "GateCheck": "pytest_orchestra.core.records",
     "GateVerdict": "pytest_orchestra.core.records",

@@ -191,9 +191,9 @@ CAPABILITIES: Tuple[Capability, ...] = (
     Capability(
         "triage", "triage", "every failure classified, fingerprinted, retried or quarantined, routed",
         rank=4,
-        sections=(("triage", "pytest_orchestra.triage.config:triage_section_node"),
-                  ("retries", "pytest_orchestra.triage.config:retries_section_node"),
-                  ("quarantine", "pytest_orchestra.triage.config:quarantine_section_node")),
+        sections=(("triage", "pytest_orchestra.triage.schema:triage_section_node"),
+                  ("retries", "pytest_orchestra.triage.schema:retries_section_node"),
+                  ("quarantine", "pytest_orchestra.triage.schema:quarantine_section_node")),
         options="pytest_orchestra.triage.options:addoption",
         register="pytest_orchestra.triage.plugin:register",
         command=("triage", "pytest_orchestra.triage.cli:main"),

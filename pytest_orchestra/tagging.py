@@ -15,7 +15,7 @@ import pytest
 
 from pytest_orchestra.core import channel
 from pytest_orchestra.core.marks import closest_marker, marker_survey
-from pytest_orchestra.matrix.plugin import CELL_ARGNAME, cell_of
+from pytest_orchestra.matrix.cells import CELL_ARGNAME, cell_of
 
 TAGS_KEY = pytest.StashKey[Dict[str, Any]]()
 

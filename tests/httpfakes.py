@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import http.server
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Tuple
-
-from contextlib import contextmanager
 
 
 @dataclass

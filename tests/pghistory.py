@@ -8,9 +8,9 @@ from typing import Callable, Iterator, List
 
 import pytest
 
+from pytest_orchestra.environments.throwaway import ThrowawayPostgres
 from pytest_orchestra.history.location import parse_history_url
 from pytest_orchestra.history.store import HistoryStore
-from pytest_orchestra.history.throwaway import ThrowawayPostgres
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,9 @@ import pytest
 from _pytest.runner import runtestprotocol
 
 from pytest_orchestra.triage.classifier import Classifier
-from pytest_orchestra.triage.evidence import evidence_from_excinfo, failure_from_report
+from pytest_orchestra.triage.exception_evidence import evidence_from_excinfo
 from pytest_orchestra.triage.fingerprint import fingerprint
+from pytest_orchestra.triage.report_failure import failure_from_report
 
 _classifier = Classifier()
 _rootdir = Path(__file__).parent

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Callable, FrozenSet
 
 import pytest
-
 from shop.auth import SessionStore, TokenService, User, UserDirectory
 from shop.billing import Invoice, LineItem, Money
 from shop.inventory import Inventory

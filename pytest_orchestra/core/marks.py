@@ -9,7 +9,7 @@ first), and :class:`MarkerSurvey` walks each item and parent once per session.
 
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, Optional
+from typing import Any, Dict, FrozenSet, Optional, Set
 
 
 def closest_marker(node: Any, name: str) -> Optional[Any]:
@@ -44,7 +44,7 @@ class MarkerSurvey:
     __slots__ = ("seen", "_names", "_parents", "_last")
 
     def __init__(self) -> None:
-        self.seen: set = set()
+        self.seen: Set[str] = set()
         #: ``id(item)`` -> the names of the markers on the item and its parents (asked for).
         self._names: Dict[int, FrozenSet[str]] = {}
         self._parents: Dict[int, FrozenSet[str]] = {}
@@ -100,4 +100,5 @@ def marker_survey(config: Any, items: Any) -> MarkerSurvey:
     survey = config.stash.get(_SURVEY_KEY, None)
     if survey is None:
         survey = config.stash[_SURVEY_KEY] = MarkerSurvey()
-    return survey.add(items)
+    added: MarkerSurvey = survey.add(items)
+    return added

@@ -16,7 +16,17 @@ instead. They run a little slower per call, so records made once per test keep
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Dict, Optional, Tuple, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, TypeVar, overload
+
+if TYPE_CHECKING:
+    from typing_extensions import dataclass_transform
+else:
+    try:
+        from typing import dataclass_transform
+    except ImportError:  # Python 3.10: only type checkers read the marker
+
+        def dataclass_transform(**_: Any) -> Callable[[Any], Any]:
+            return lambda function: function
 
 _T = TypeVar("_T", bound=type)
 
@@ -24,13 +34,16 @@ _MISSING = dataclasses.MISSING
 
 
 @overload
+@dataclass_transform(field_specifiers=(dataclasses.field,))
 def plainclass(cls: _T) -> _T: ...
 
 
 @overload
+@dataclass_transform(field_specifiers=(dataclasses.field,))
 def plainclass(*, frozen: bool = False) -> Callable[[_T], _T]: ...
 
 
+@dataclass_transform(field_specifiers=(dataclasses.field,))
 def plainclass(cls: Optional[_T] = None, *, frozen: bool = False) -> Any:
     """``@dataclass`` / ``@dataclass(frozen=True)`` without compiling source."""
 

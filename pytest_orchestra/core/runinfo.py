@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 from pytest_orchestra.core.plainclass import plainclass
 
@@ -45,7 +45,7 @@ def host_name() -> str:
     """This machine's name, as ``socket.gethostname()`` gives it, without importing socket."""
     uname = getattr(os, "uname", None)
     if uname is not None:
-        return uname().nodename
+        return str(uname().nodename)
     import platform  # pragma: no cover - Windows
 
     return platform.node()  # pragma: no cover
@@ -85,7 +85,7 @@ def _is_object_id(text: str) -> bool:
     return len(text) in (40, 64) and _HEX.issuperset(text)
 
 
-def _read_git_files(directory: Path, environ: Mapping[str, str]) -> Optional[tuple]:
+def _read_git_files(directory: Path, environ: Mapping[str, str]) -> Optional[Tuple[Optional[str], Optional[str]]]:
     """(commit, branch or "HEAD") read from the repository's files; ``(None, None)`` outside
     a repository; ``None`` when only git can tell."""
     if any(name in environ for name in _GIT_ENVIRONMENT):
@@ -136,7 +136,7 @@ def _ref_value(git_dir: Path, ref: str) -> Optional[str]:
     return None
 
 
-def _ask_git(directory: Path, environ: Mapping[str, str]) -> tuple:
+def _ask_git(directory: Path, environ: Mapping[str, str]) -> Tuple[Optional[str], Optional[str]]:
     import subprocess
 
     try:

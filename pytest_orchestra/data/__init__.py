@@ -45,12 +45,12 @@ _LAZY = {
     "Profile": ".schema",
     "Schema": ".schema",
     "Table": ".schema",
-    "load_schema_file": ".schema",
-    "parse_schema": ".schema",
-    "resolve": ".schema",
+    "load_schema_file": ".schema_sources",
+    "parse_schema": ".schema_parser",
+    "resolve": ".schema_sources",
     "DataCache": ".cache",
     "Dataset": ".sampling",
-    "ValidationReport": ".validation",
+    "ValidationReport": ".validation_report",
     "Violation": ".checks",
     "generate": ".bulk",
     "load": ".loading",
@@ -64,7 +64,7 @@ _LAZY = {
 def edge_coverage(dataset: Any, schema: Any = None) -> Any:
     """Per table and column: which applicable edge classes the dataset holds."""
     from .edges import edge_coverage as coverage
-    from .schema import resolve
+    from .schema_sources import resolve
 
     return coverage(dataset, resolve(schema if schema is not None else dataset.schema))
 

@@ -2,14 +2,13 @@
 
 Tables are written parents first, chunk by chunk: memory is bounded by one
 chunk (plus small per-column pools), whatever the target size. Foreign keys
-hold by construction (see ``values``). A manifest (``orchestra-data.json``)
-records the schema, seed and row counts, so ``validate`` and ``load`` can
-read a folder without being told its schema.
+hold by construction (see ``dataset_plan``). A manifest (``orchestra-data.json``,
+see ``formats``) records the schema, seed and row counts, so ``validate`` and
+``load`` can read a folder without being told its schema.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import time
@@ -17,12 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Mapping, Optional, TextIO, Union
 
+from .chunks import CHUNK_ROWS
+from .dataset_plan import DatasetPlan
 from .errors import DataError
-from .schema import Schema, SchemaSource, parse_schema, resolve
-from .values import CHUNK_ROWS, DatasetPlan, to_python
-from .writers import FORMATS, Writer, csv_text, json_value
+from .formats import MANIFEST, Manifest, check_format
+from .schema import Schema
+from .schema_sources import SchemaSource, resolve
+from .writers import Writer, csv_text, jsonl_text
 
-MANIFEST = "orchestra-data.json"
 UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 SAMPLE_ROWS = 2_000
 
@@ -37,36 +38,6 @@ def parse_size(size: Union[str, int]) -> int:
     if not match or float(match.group(1)) <= 0:
         raise DataError(f"size: expected a size like 500MB or 1GB, got {size!r}")
     return int(float(match.group(1)) * UNITS[match.group(2).lower()])
-
-
-@dataclass
-class Manifest:
-    schema: Schema
-    seed: int
-    format: str
-    rows: Dict[str, int]
-    profile: str = "default"
-    bytes: int = 0
-    fingerprint: str = ""
-
-    def to_json(self) -> str:
-        return json.dumps({
-            "dataset": self.schema.name, "schema": self.schema.to_dict(), "fingerprint": self.schema.fingerprint,
-            "seed": self.seed, "format": self.format, "profile": self.profile, "rows": self.rows, "bytes": self.bytes,
-        }, indent=2)
-
-
-def read_manifest(folder: Path) -> Manifest:
-    path = Path(folder) / MANIFEST
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        schema = parse_schema(raw["schema"], raw.get("dataset", "dataset"))
-        return Manifest(schema, int(raw["seed"]), raw["format"], dict(raw["rows"]), raw.get("profile", "default"),
-                        int(raw.get("bytes", 0)), raw.get("fingerprint", ""))
-    except OSError:
-        raise DataError(f"cannot read {path}: no manifest; pass the schema explicitly") from None
-    except (ValueError, KeyError, TypeError) as error:
-        raise DataError(f"{path}: invalid manifest ({error})") from None
 
 
 @dataclass
@@ -95,8 +66,7 @@ def estimate_row_bytes(plan: DatasetPlan, fmt: str) -> Dict[str, float]:
             continue
         chunk = table_plan.chunk(start, stop)
         if fmt == "jsonl":
-            lists = [[json_value(c, v) for v in to_python(c, chunk[c.name])] for c in table_plan.table.columns]
-            text = "".join(json.dumps(dict(zip(table_plan.table.column_names, r)), ensure_ascii=False) + "\n" for r in zip(*lists))
+            text = jsonl_text(table_plan.table, chunk)
         else:
             text = csv_text(table_plan.table, chunk)
         sizes[name] = len(text.encode("utf-8")) / (stop - start)
@@ -154,8 +124,7 @@ def generate(
     progress: Optional[bool] = None,
 ) -> GenerateResult:
     """Write a dataset to ``out_dir`` (one file per table, or one .sqlite); returns what was written."""
-    if format not in FORMATS:
-        raise DataError(f"unknown format {format!r} (formats: {', '.join(FORMATS)})")
+    check_format(format)
     if size is not None and rows is not None:
         raise DataError("generate: pass size or rows, not both")
     resolved = resolve(schema)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List, Mapping, Optional, Union
 
-from .bulk import MANIFEST, GenerateResult, generate, parse_size, read_manifest
-from .schema import SchemaSource, resolve
+from .bulk import GenerateResult, generate, parse_size
+from .formats import MANIFEST, data_file, read_manifest
+from .schema_sources import SchemaSource, resolve
 
 DEFAULT_CAP = "2GB"
 
@@ -70,8 +71,7 @@ class DataCache:
         if (path / MANIFEST).is_file():
             manifest = read_manifest(path)
             os.utime(path / MANIFEST)
-            files = {name: path / f"{name}.{format}" for name in manifest.rows} if format != "sqlite" else {
-                name: path / f"{resolved.name}.sqlite" for name in manifest.rows}
+            files = {name: data_file(path, resolved.name, name, format) for name in manifest.rows}
             return GenerateResult(path, format, manifest.rows, manifest.bytes, 0.0, seed, files)
         self.root.mkdir(parents=True, exist_ok=True)
         temporary = self.root / f".tmp-{key}-{os.getpid()}"

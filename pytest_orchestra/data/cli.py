@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .errors import DataError
-from .schema import Schema, load_schema_file, resolve
+from .formats import FORMATS
+from .schema import Schema
+from .schema_sources import load_schema_file, resolve
 
 
 def _schema(text: str, dataset: Optional[str]) -> Schema:
@@ -49,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     amount = gen.add_mutually_exclusive_group()
     amount.add_argument("--size", help="target size, e.g. 500MB or 1GB")
     amount.add_argument("--rows", type=int, help="rows of the first table (others in proportion)")
-    gen.add_argument("--format", default="csv", choices=("csv", "jsonl", "parquet", "sqlite"))
+    gen.add_argument("--format", default="csv", choices=FORMATS)
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--profile")
     gen.add_argument("--dataset", help="the dataset to use when SCHEMA holds several")
@@ -59,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("path", type=Path)
     val.add_argument("--schema", help="schema (default: the folder's orchestra-data.json manifest)")
     val.add_argument("--dataset")
-    val.add_argument("--format", choices=("csv", "jsonl", "parquet", "sqlite"))
+    val.add_argument("--format", choices=FORMATS)
     val.add_argument("--limit", type=int, default=None, help="keep at most N violations")
     val.add_argument("--show", type=int, default=20, help="print at most N violations (default 20)")
     val.add_argument("--json", action="store_true", help="print the report as JSON")

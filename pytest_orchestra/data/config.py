@@ -27,7 +27,8 @@ from pytest_orchestra.workflow.schema import (
 )
 
 from .errors import DataError
-from .schema import TYPES, Schema, parse_schema
+from .schema import TYPES, Schema
+from .schema_parser import parse_schema
 
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 

@@ -10,7 +10,7 @@ which classes a dataset holds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Sequence, Set, Tuple
 
 from .schema import NUMERIC_TYPES, STRING_TYPES, TEMPORAL_TYPES, Column, Schema
 
@@ -140,7 +140,7 @@ class EdgeCoverage:
         return "\n".join(lines)
 
 
-def referenced_columns(schema: Schema) -> set:
+def referenced_columns(schema: Schema) -> Set[Tuple[str, str]]:
     return {c.parent for t in schema.tables for c in t.columns if c.parent}
 
 
@@ -152,7 +152,7 @@ def edge_coverage(dataset: Mapping[str, Sequence[Mapping[str, Any]]], schema: Sc
         rows = dataset.get(table.name, ())
         for column in table.columns:
             wanted = applicable_classes(column, referenced=(table.name, column.name) in referenced)
-            seen: set = set()
+            seen: Set[str] = set()
             for row in rows:
                 seen.update(classes_of(column, row.get(column.name)))
             coverage.columns[(table.name, column.name)] = {k: k in seen for k in wanted}

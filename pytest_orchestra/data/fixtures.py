@@ -1,21 +1,22 @@
 """The data fixtures, as module-level functions (pytest deprecates session fixtures on plugin instances).
 
-Each one asks the session's :class:`~pytest_orchestra.data.plugin.DataPlugin` for the work.
+Each one asks the session's :class:`~pytest_orchestra.data.provider.DataPlugin` for the work.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, cast
 
 import pytest
 
 if TYPE_CHECKING:
-    from .plugin import DataPlugin, DataSession
+    from .provider import DataPlugin
     from .sampling import Dataset
+    from .session import DataSession
 
 
 def _plugin(request: pytest.FixtureRequest) -> "DataPlugin":
-    plugin: "DataPlugin" = request.config.pluginmanager.get_plugin("orchestra-data")
+    plugin = cast("DataPlugin", request.config.pluginmanager.get_plugin("orchestra-data"))
     return plugin.in_use()
 
 

@@ -19,56 +19,10 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from .errors import DataError
-from .schema import Column, Schema, SchemaSource, Table, resolve
-
-SQL_TYPES = {
-    "sqlite": {"int": "INTEGER", "float": "REAL", "bool": "INTEGER"},
-    "postgres": {
-        "int": "BIGINT", "float": "DOUBLE PRECISION", "bool": "BOOLEAN", "date": "DATE",
-        "datetime": "TIMESTAMP", "uuid": "UUID", "json": "JSONB",
-    },
-}
-
-
-def _sql_type(column: Column, dialect: str) -> str:
-    if column.type == "decimal" and dialect == "postgres":
-        return f"NUMERIC(38, {column.scale})"
-    return SQL_TYPES[dialect].get(column.type, "TEXT")
-
-
-def create_table_sql(table: Table, dialect: str) -> str:
-    parts = []
-    for column in table.columns:
-        text = f'"{column.name}" {_sql_type(column, dialect)}'
-        if not column.nullable:
-            text += " NOT NULL"
-        if column.unique:
-            text += " UNIQUE"
-        if column.foreign_key:
-            parent, key = column.parent  # type: ignore[misc]
-            text += f' REFERENCES "{parent}" ("{key}")'
-        parts.append(text)
-    return f'CREATE TABLE IF NOT EXISTS "{table.name}" ({", ".join(parts)})'
-
-
-def _sqlite_value(column: Column, value: Any) -> Any:
-    if value is None:
-        return None
-    kind = column.type
-    if kind == "bool":
-        return int(value)
-    if kind in ("decimal", "uuid"):
-        return str(value)
-    if kind in ("date", "datetime"):
-        return value.isoformat()
-    if kind == "json":
-        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return value
-
-
-def sqlite_rows(table: Table, columns: Mapping[str, Sequence[Any]]) -> List[Tuple[Any, ...]]:
-    converted = [[_sqlite_value(c, v) for v in columns[c.name]] for c in table.columns]
-    return list(zip(*converted))
+from .formats import data_file, read_manifest
+from .schema import Column, Schema, Table
+from .schema_sources import SchemaSource, resolve
+from .sql import create_table_sql, sqlite_rows, sqlite_value
 
 
 def _text(column: Column, value: Any) -> str:
@@ -79,10 +33,11 @@ def _text(column: Column, value: Any) -> str:
     if kind == "bool":
         return "true" if value else "false"
     if kind in ("date", "datetime"):
-        return value.isoformat()
+        iso: str = value.isoformat()
+        return iso
     if kind in ("int", "float", "decimal"):
         return str(value)
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) if kind == "json" else str(value)
+    text: str = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) if kind == "json" else str(value)
     return '"' + text.replace('"', '""') + '"'
 
 
@@ -150,14 +105,12 @@ def _raise_postgres(error: Exception, connection: Any, dataset: str) -> None:
 
 def _load_csv_folder(folder: Path, target: Any, schema: Optional[SchemaSource]) -> Dict[str, int]:
     if schema is None:
-        from .bulk import read_manifest
-
         schema = read_manifest(folder).schema
     resolved = resolve(schema)
     counts: Dict[str, int] = {}
     with _transaction(target, resolved.name) as (dialect, connection):
         for table in resolved.tables:
-            path = folder / f"{table.name}.csv"
+            path = data_file(folder, resolved.name, table.name, "csv")
             if not path.is_file():
                 raise DataError(f"{resolved.name}.{table.name}: no file {path}")
             if dialect == "sqlite":
@@ -186,13 +139,13 @@ def _typed_row(table: Table, fields: Sequence[str], number: int) -> Tuple[Any, .
     """One CSV row as SQLite values; an empty field is null except in a non-nullable text column."""
     from .checks import BadValue, parse
 
-    values = []
+    values: List[Any] = []
     for column, field in zip(table.columns, fields):
         if field == "" and not (column.type in ("str", "text") and not column.nullable):
             values.append(None)
             continue
         try:
-            values.append(_sqlite_value(column, parse(column, field)))
+            values.append(sqlite_value(column, parse(column, field)))
         except BadValue as bad:
             raise DataError(f"{table.name}, row {number}, column {column.name}: {bad.message}") from None
     return tuple(values)
@@ -221,7 +174,8 @@ def _copy(cursor: Any, table: Table, source: Any, *, header: bool) -> int:
                 if not block:
                     break
                 copy.write(block)
-    return cursor.rowcount
+    count: int = cursor.rowcount
+    return count
 
 
 def _connect(target: Any) -> Tuple[str, Any, bool]:

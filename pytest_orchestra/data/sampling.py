@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Union
 
-from .schema import Schema, SchemaSource, resolve
-from .values import DatasetPlan
+from .dataset_plan import DatasetPlan
+from .schema import Schema
+from .schema_sources import SchemaSource, resolve
 
 #: In-memory datasets are for tests; bigger ones belong in files (``generate``).
 MAX_SAMPLE_ROWS = 1_000_000

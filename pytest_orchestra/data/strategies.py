@@ -9,18 +9,21 @@ simplifies values while those properties hold. Sizes stay small by default
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Literal, Mapping, Optional, Set, Tuple
 
 from hypothesis import strategies as st
 
 from .checks import hashable
 from .errors import DataError
 from .sampling import Dataset
-from .schema import Column, SchemaSource, Table, resolve
+from .schema import Column, Table
+from .schema_sources import SchemaSource, resolve
 
 DEFAULT_MAX_ROWS = 20
 INT64 = (-(2**63), 2**63 - 1)
-TEXT_ALPHABET = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+#: Unicode categories left out of generated text: surrogates (Cs) cannot be encoded as UTF-8.
+EXCLUDED_CATEGORIES: Tuple[Literal["Cs"]] = ("Cs",)
+TEXT_ALPHABET = st.characters(blacklist_categories=EXCLUDED_CATEGORIES, blacklist_characters="\x00")
 
 
 def column_strategy(column: Column) -> st.SearchStrategy[Any]:
@@ -139,7 +142,7 @@ def _children_rows(table: Table, column: Column, drawn: Mapping[str, List[Dict[s
     @st.composite
     def rows(draw: Any) -> List[Dict[str, Any]]:
         out: List[Dict[str, Any]] = []
-        seen: Dict[str, set] = {name: set() for name in unique}
+        seen: Dict[str, Set[Any]] = {name: set() for name in unique}
         for key in keys:
             for _ in range(draw(st.integers(low, high))):
                 values = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import re
 import sys
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .errors import DataError
 
@@ -119,7 +119,7 @@ def regex_pool(pattern: str, rnd: random.Random, where: str, *, length: Optional
     except re.error as error:  # pragma: no cover - patterns are checked when parsed
         raise DataError(f"{where}: invalid regular expression: {error}") from None
     compiled = re.compile(pattern)
-    found: dict = {}
+    found: Dict[str, None] = {}
     for _ in range(size * 4):
         try:
             text = "".join(_emit(parsed, rnd))

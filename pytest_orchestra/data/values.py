@@ -1,35 +1,28 @@
-"""Vectorized, deterministic column values: the generator behind samples and bulk files.
+"""One column's vectorized, deterministic values: the generator behind samples and bulk files.
 
-A :class:`DatasetPlan` fixes the row count of every table for a schema, seed
-and profile. Each table yields chunks of rows as numpy arrays (ints, scaled
-decimals, day ordinals and epoch seconds as int64) or lists (strings, choices).
-Values depend only on (seed, table, column, chunk start), so a dataset is the
-same for a seed however it is written. Unique columns are pure functions of
-the row index, so a foreign key is an array of parent row indices mapped
-through the parent column: no key array is kept, memory stays bounded.
+A :class:`ColumnValues` draws the values of one column chunk by chunk. Values
+depend only on (seed, table, column, chunk start), so a dataset is the same for
+a seed however it is written. Unique columns are pure functions of the row
+index (:meth:`ColumnValues.at`), so a foreign key is an array of parent row
+indices mapped through the parent column: no key array is kept.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 import zlib
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import textgen
-from .edges import edge_values, referenced_columns
+from .chunks import Chunk, to_internal
+from .edges import edge_values
 from .errors import DataError
-from .schema import Column, Schema, Table
+from .schema import Column, Table
 
-#: Rows per chunk: values are drawn per chunk, so this is part of what a seed means.
-CHUNK_ROWS = 65_536
-EPOCH = dt.datetime(1970, 1, 1)
 UINT64 = np.uint64
-_MASK64 = (1 << 64) - 1
+MASK64 = (1 << 64) - 1
 INT_TYPES = frozenset({"int", "decimal", "date", "datetime"})
 
 
@@ -48,51 +41,6 @@ def crc(text: str) -> int:
     return zlib.crc32(text.encode())
 
 
-@dataclass
-class Chunk:
-    """One column's values for rows [start, stop): an array or list, and a null mask."""
-
-    values: Any
-    nulls: Optional[np.ndarray] = None
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-
-def to_internal(column: Column, value: Any) -> Any:
-    """A typed Python value in the chunk representation of its column."""
-    if value is None:
-        return None
-    if column.type == "decimal":
-        return int(Decimal(value).scaleb(column.scale).to_integral_value())
-    if column.type == "date":
-        return value.toordinal()
-    if column.type == "datetime":
-        return int((value - EPOCH).total_seconds())
-    return value
-
-
-def to_python(column: Column, chunk: Chunk) -> List[Any]:
-    """Chunk values as typed Python values (int, float, Decimal, date, datetime, str, dict...)."""
-    raw = chunk.values.tolist() if isinstance(chunk.values, np.ndarray) else list(chunk.values)
-    kind = column.type
-    if kind == "decimal":
-        scale = column.scale
-        raw = [Decimal(v).scaleb(-scale) for v in raw]
-    elif kind == "date":
-        raw = [dt.date.fromordinal(v) for v in raw]
-    elif kind == "datetime":
-        raw = [EPOCH + dt.timedelta(seconds=v) for v in raw]
-    elif kind == "json":
-        import json
-
-        raw = [json.loads(v) for v in raw]
-    if chunk.nulls is not None and chunk.nulls.any():
-        for i in np.flatnonzero(chunk.nulls).tolist():
-            raw[i] = None
-    return raw
-
-
 class ColumnValues:
     """Draws one column's values for a table of ``rows`` rows."""
 
@@ -101,7 +49,7 @@ class ColumnValues:
         self.column = column
         self.rows = rows
         self.where = f"{table.name}.{column.name}"
-        self.key = [seed & _MASK64, crc(table.name), crc(column.name)]
+        self.key = [seed & MASK64, crc(table.name), crc(column.name)]
         self.referenced = referenced
         self.nullable = column.nullable and not referenced
         self.rnd = random.Random(f"{seed}:{table.name}:{column.name}")
@@ -289,134 +237,7 @@ def _uuids(high: np.ndarray, low: np.ndarray) -> List[str]:
     high = (high & UINT64(0xFFFFFFFFFFFF0FFF)) | UINT64(0x4000)
     low = (low & UINT64(0x3FFFFFFFFFFFFFFF)) | UINT64(0x8000000000000000)
     out = []
-    for h, l in zip(high.tolist(), low.tolist()):
-        a = f"{h:016x}{l:016x}"
+    for upper, lower in zip(high.tolist(), low.tolist()):
+        a = f"{upper:016x}{lower:016x}"
         out.append(f"{a[:8]}-{a[8:12]}-{a[12:16]}-{a[16:20]}-{a[20:]}")
     return out
-
-
-class TablePlan:
-    """Row count, columns and chunking of one table."""
-
-    def __init__(self, plan: "DatasetPlan", table: Table, rows: int) -> None:
-        self.table = table
-        self.plan = plan
-        self.children_column: Optional[Column] = next((c for c in table.columns if c.children), None)
-        self.block_offsets: Optional[np.ndarray] = None
-        if self.children_column is not None:
-            rows = self._children_rows()
-        self.rows = rows
-        referenced = plan.referenced
-        self.columns: Dict[str, ColumnValues] = {
-            c.name: ColumnValues(table, c, rows, plan.seed, edge=plan.edge, referenced=(table.name, c.name) in referenced)
-            for c in table.columns
-        }
-        for column in table.foreign_keys:
-            parent_table, _ = column.parent  # type: ignore[misc]
-            if rows and plan.tables[parent_table].rows == 0 and not column.nullable:
-                raise DataError(f"{table.name}.{column.name}: {rows} rows need parents but table {parent_table} has 0 rows")
-
-    def _parent_counts(self, block: int) -> np.ndarray:
-        column = self.children_column
-        assert column is not None and column.children is not None
-        parent = self.plan.tables[column.parent[0]]  # type: ignore[index]
-        start = block * CHUNK_ROWS
-        stop = min(parent.rows, start + CHUNK_ROWS)
-        low, high = column.children
-        index = np.arange(start, stop, dtype=np.int64).astype(UINT64)
-        spread = UINT64(high - low + 1)
-        key = UINT64((self.plan.seed ^ crc(self.table.name)) & _MASK64)
-        return (low + (mix64(index ^ key) % spread)).astype(np.int64)
-
-    def _children_rows(self) -> int:
-        column = self.children_column
-        parent = self.plan.tables[column.parent[0]]  # type: ignore[index, union-attr]
-        blocks = -(-parent.rows // CHUNK_ROWS)
-        totals = [int(self._parent_counts(b).sum()) for b in range(blocks)]
-        self.block_offsets = np.concatenate([[0], np.cumsum(totals, dtype=np.int64)]).astype(np.int64)
-        return int(self.block_offsets[-1])
-
-    def _children_parents(self, start: int, stop: int) -> np.ndarray:
-        offsets = self.block_offsets
-        assert offsets is not None
-        first = int(np.searchsorted(offsets, start, side="right")) - 1
-        last = int(np.searchsorted(offsets, stop, side="left"))
-        parts = []
-        for block in range(first, last):
-            counts = self._parent_counts(block)
-            parents = np.arange(block * CHUNK_ROWS, block * CHUNK_ROWS + len(counts), dtype=np.int64)
-            parts.append(np.repeat(parents, counts))
-        joined = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        base = int(offsets[first])
-        return joined[start - base: stop - base]
-
-    def ranges(self, chunk_rows: int = CHUNK_ROWS) -> Iterator[Tuple[int, int]]:
-        for start in range(0, self.rows, chunk_rows):
-            yield start, min(self.rows, start + chunk_rows)
-
-    def chunk(self, start: int, stop: int) -> Dict[str, Chunk]:
-        out: Dict[str, Chunk] = {}
-        for column in self.table.columns:
-            values = self.columns[column.name]
-            parent = None
-            if column.foreign_key:
-                parent_table, parent_column = column.parent  # type: ignore[misc]
-                source = self.plan.tables[parent_table]
-                if column is self.children_column:
-                    index = self._children_parents(start, stop)
-                else:
-                    rng = values.rng(start, 2)
-                    index = rng.integers(0, max(source.rows, 1), size=stop - start)
-                parent = (source.columns[parent_column], index)
-            out[column.name] = values.chunk(start, stop, parent)
-        return out
-
-
-class DatasetPlan:
-    """Row counts and generators of every table, parents first."""
-
-    def __init__(
-        self,
-        schema: Schema,
-        *,
-        seed: int,
-        rows: Union[int, Mapping[str, int], None] = None,
-        profile: Optional[str] = None,
-    ) -> None:
-        self.schema = schema
-        self.seed = int(seed) & _MASK64
-        self.profile = schema.profile(profile)
-        self.edge = self.profile.edge
-        self.referenced = referenced_columns(schema)
-        counts = schema.row_counts(profile=profile, rows=rows)
-        self.tables: Dict[str, TablePlan] = {}
-        for table in schema.tables:
-            count = counts[table.name]
-            if self.edge:
-                count = max(count, self._edge_rows(table))
-            self.tables[table.name] = TablePlan(self, table, count)
-
-    def _edge_rows(self, table: Table) -> int:
-        need = 0
-        for column in table.columns:
-            pairs = edge_values(column, referenced=(table.name, column.name) in self.referenced)
-            need = max(need, len(pairs) + 2)
-        return need
-
-    @property
-    def row_counts(self) -> Dict[str, int]:
-        return {name: plan.rows for name, plan in self.tables.items()}
-
-    def rows(self, table: str, start: int = 0, stop: Optional[int] = None) -> List[Dict[str, Any]]:
-        """Typed Python rows of one table (for in-memory datasets: keep them small)."""
-        plan = self.tables[table]
-        stop = plan.rows if stop is None else min(stop, plan.rows)
-        columns = plan.table.columns
-        out: List[Dict[str, Any]] = []
-        for chunk_start in range(start, stop, CHUNK_ROWS):
-            chunk_stop = min(stop, chunk_start + CHUNK_ROWS)
-            chunk = plan.chunk(chunk_start, chunk_stop)
-            lists = [to_python(c, chunk[c.name]) for c in columns]
-            names = [c.name for c in columns]
-            out.extend(dict(zip(names, row)) for row in zip(*lists))
-        return out

@@ -1,6 +1,6 @@
 """Output formats for chunks of rows: CSV, JSON Lines, Parquet, SQLite.
 
-A writer takes chunks as :mod:`values` makes them and appends them to one
+A writer takes chunks as :mod:`dataset_plan` makes them and appends them to one
 file per table (one database file for SQLite). CSV is formatted column-wise
 in bulk: the common case never looks at single values in Python loops beyond
 one ``str`` per value. Nulls are empty unquoted fields; empty strings are ``""``.
@@ -17,12 +17,11 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from .errors import DataError
+from .chunks import EPOCH, Chunk, to_python
+from .formats import arrow_type, check_format, data_file, pyarrow_parquet
 from .schema import Column, Schema, Table
-from .values import EPOCH, Chunk, to_python
+from .sql import create_table_sql, sqlite_rows
 
-FORMATS = ("csv", "jsonl", "parquet", "sqlite")
-SUFFIX = {"csv": ".csv", "jsonl": ".jsonl", "parquet": ".parquet", "sqlite": ".sqlite"}
 _SPECIAL = (",", '"', "\n", "\r")
 _LOOKUPS: Dict[Any, np.ndarray] = {}
 
@@ -61,7 +60,8 @@ def _dates(ordinals: np.ndarray) -> List[str]:
         return []
     low, high = int(ordinals.min()), int(ordinals.max())
     table = np.array([dt.date.fromordinal(o).isoformat() for o in range(low, high + 1)], dtype=object)
-    return table[ordinals - low].tolist()
+    texts: List[str] = table[ordinals - low].tolist()
+    return texts
 
 
 def text_values(column: Column, chunk: Chunk) -> List[str]:
@@ -78,7 +78,8 @@ def text_values(column: Column, chunk: Chunk) -> List[str]:
             return list(map(str, values.tolist()))
         return _decimals(values, scale)
     if kind == "bool":
-        return np.where(values, "true", "false").tolist()
+        texts: List[str] = np.where(values, "true", "false").tolist()
+        return texts
     if kind == "date":
         return _dates(values)
     if kind == "datetime":
@@ -124,12 +125,19 @@ def json_value(column: Column, value: Any) -> Any:
     return value
 
 
+def jsonl_text(table: Table, chunk: Dict[str, Chunk]) -> str:
+    """JSON Lines of a chunk: one object per row, keys in column order."""
+    lists = [[json_value(c, v) for v in to_python(c, chunk[c.name])] for c in table.columns]
+    names = table.column_names
+    dumps = json.dumps
+    return "".join(dumps(dict(zip(names, row)), ensure_ascii=False) + "\n" for row in zip(*lists))
+
+
 class Writer:
     """Appends chunks of each table to its file under ``out_dir``."""
 
     def __init__(self, schema: Schema, out_dir: Path, fmt: str) -> None:
-        if fmt not in FORMATS:
-            raise DataError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
+        check_format(fmt)
         self.schema = schema
         self.out_dir = Path(out_dir)
         self.format = fmt
@@ -139,9 +147,7 @@ class Writer:
         self.bytes_written = 0
 
     def path(self, table: str) -> Path:
-        if self.format == "sqlite":
-            return self.out_dir / f"{self.schema.name}.sqlite"
-        return self.out_dir / f"{table}{SUFFIX[self.format]}"
+        return data_file(self.out_dir, self.schema.name, table, self.format)
 
     def begin(self, table: Table) -> None:
         path = self.path(table.name)
@@ -154,7 +160,7 @@ class Writer:
         elif self.format == "jsonl":
             self._files[table.name] = open(path, "w", encoding="utf-8", newline="")
         elif self.format == "parquet":
-            pq = _pyarrow_parquet()
+            pq = pyarrow_parquet()
             self._files[table.name] = pq.ParquetWriter(str(path), arrow_schema(table))
         else:
             if self._connection is None:
@@ -163,8 +169,6 @@ class Writer:
                 self._connection.execute("PRAGMA foreign_keys=ON")
                 self._connection.execute("PRAGMA journal_mode=OFF")
                 self._connection.execute("PRAGMA synchronous=OFF")
-            from .loading import create_table_sql
-
             self._connection.execute(create_table_sql(table, "sqlite"))
 
     def write(self, table: Table, chunk: Dict[str, Chunk]) -> None:
@@ -173,10 +177,7 @@ class Writer:
             self._files[table.name].write(text)
             self.bytes_written += len(text)
         elif self.format == "jsonl":
-            lists = [[json_value(c, v) for v in to_python(c, chunk[c.name])] for c in table.columns]
-            names = table.column_names
-            dumps = json.dumps
-            text = "".join(dumps(dict(zip(names, row)), ensure_ascii=False) + "\n" for row in zip(*lists))
+            text = jsonl_text(table, chunk)
             self._files[table.name].write(text)
             self.bytes_written += len(text)
         elif self.format == "parquet":
@@ -184,8 +185,6 @@ class Writer:
             self._files[table.name].write_table(batch)
             self.bytes_written += batch.nbytes
         else:
-            from .loading import sqlite_rows
-
             assert self._connection is not None
             rows = sqlite_rows(table, {c.name: to_python(c, chunk[c.name]) for c in table.columns})
             marks = ",".join("?" * len(table.columns))
@@ -206,23 +205,6 @@ class Writer:
             self._connection.commit()
             self._connection.close()
             self._connection = None
-
-
-def _pyarrow_parquet() -> Any:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise DataError("the parquet format needs pyarrow: pip install 'pytest-orchestra[parquet]'") from None
-    return pq
-
-
-def arrow_type(column: Column) -> Any:
-    import pyarrow as pa
-
-    return {
-        "int": pa.int64(), "float": pa.float64(), "decimal": pa.decimal128(38, column.scale),
-        "bool": pa.bool_(), "date": pa.date32(), "datetime": pa.timestamp("s"),
-    }.get(column.type, pa.string())
 
 
 def arrow_schema(table: Table) -> Any:

@@ -40,7 +40,7 @@ def report(args: argparse.Namespace, sources: Sources) -> int:
     failing = sum(1 for test in result.tests if test.failed and not test.quarantined)
     print(f"history report: {run.run_id}: {len(result.tests)} tests, {failing} failed -> {paths.markdown}")
     if result.gate.enabled and not result.gate.passed:
-        from pytest_orchestra.recording.gates import GATE_FAILED_EXIT_CODE
+        from pytest_orchestra.core.gates import GATE_FAILED_EXIT_CODE
 
         for check in result.gate.violations:
             print(f"history report: gate: {check.describe()}")
@@ -49,7 +49,7 @@ def report(args: argparse.Namespace, sources: Sources) -> int:
 
 
 def _gate(store: Any, result: RunResult, rules: str) -> GateVerdict:
-    from pytest_orchestra.recording.gates import evaluate_gates
+    from pytest_orchestra.core.gates import evaluate_gates
     from pytest_orchestra.workflow import GatesSpec, WorkflowError, load_workflow
 
     run = result.run

@@ -3,12 +3,11 @@ PR comments and files), an SVG file in the report folder, and plain text for the
 
 from __future__ import annotations
 
-from pytest_orchestra.core.records import ReportSection
-
 import statistics
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
+from pytest_orchestra.core.records import ReportSection
 from pytest_orchestra.history.trends import (
     ABSENT,
     FAILED,

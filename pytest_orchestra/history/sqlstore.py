@@ -186,7 +186,7 @@ class SqlHistoryStore(TrendQueries):
         With ``plan``, only runs of that workflow plan count; with ``shard``, only runs of
         that shard; ``exclude_group`` leaves out the runs of that group (a shard's siblings).
         """
-        found = self._read(list, lambda q: self._select_runs(
+        found: List[RunRecord] = self._read(list, lambda q: self._select_runs(
             q, branch=branch, status=status, exclude=exclude, limit=1, plan=plan, shard=shard,
             exclude_group=exclude_group,
         ))

@@ -28,9 +28,14 @@ class ExcludeRuleLike(Protocol):
 
 
 class MatrixSpecLike(Protocol):
-    dimensions: Mapping[str, Tuple[str, ...]]
-    attached: Mapping[str, Mapping[str, Mapping[str, Any]]]
-    exclude: Sequence[ExcludeRuleLike]
+    @property
+    def dimensions(self) -> Mapping[str, Tuple[str, ...]]: ...
+
+    @property
+    def attached(self) -> Mapping[str, Mapping[str, Mapping[str, Any]]]: ...
+
+    @property
+    def exclude(self) -> Sequence[ExcludeRuleLike]: ...
 
 
 @plainclass(frozen=True)
@@ -156,3 +161,15 @@ class MatrixContext:
     def __repr__(self) -> str:
         return f"MatrixContext({self.values!r})"
 
+
+#: The parametrized argument that carries a test's cell (``orchestra_context``).
+CELL_ARGNAME = "orchestra_context"
+
+
+def cell_of(item: Any) -> Dict[str, str]:
+    """The matrix cell values of a collected test item, or ``{}``."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return {}
+    cell = callspec.params.get(CELL_ARGNAME)
+    return dict(cell.values) if isinstance(cell, MatrixCell) else {}

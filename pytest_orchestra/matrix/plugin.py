@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 import pytest
 
 from pytest_orchestra.core.marks import MarkerSurvey, closest_marker
 from pytest_orchestra.matrix.cells import (
+    CELL_ARGNAME,
     MatrixCell,
     MatrixContext,
     MatrixError,
     expand_cells,
     marker_dimensions,
 )
-
-#: The parametrized argument that carries a test's cell.
-CELL_ARGNAME = "orchestra_context"
 
 
 class MatrixPlugin:
@@ -57,15 +55,6 @@ class MatrixPlugin:
         """The test's matrix cell and the data the workflow attaches to it."""
         cell: Optional[MatrixCell] = getattr(request, "param", None)
         return MatrixContext(cell)
-
-
-def cell_of(item: pytest.Item) -> Dict[str, str]:
-    """The matrix cell values of an item, or ``{}``."""
-    callspec = getattr(item, "callspec", None)
-    if callspec is None:
-        return {}
-    cell = callspec.params.get(CELL_ARGNAME)
-    return dict(cell.values) if isinstance(cell, MatrixCell) else {}
 
 
 def register(config: pytest.Config, settings: Any, role: Any) -> None:

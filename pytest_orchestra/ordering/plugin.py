@@ -1,28 +1,31 @@
-"""Pytest wiring of ordering, dependency skipping, hand-off and sharding.
+"""Pytest wiring of ordering, dependency skipping, hand-off and sharding, by process role.
 
-* :class:`OrderingPlugin` (every process that collects): resolves the order
-  after collection, pulls back deselected requirements, keeps this shard's
-  tests, and offers ``orchestra_handoff``.
-* :class:`DependencyGuard` (registered only when some test has a dependency):
-  skips a test whose dependency did not pass, and tags its reports.
-* :class:`OrderingRecorder` (the controller): category ``dependency`` on
-  records, the summary section.
-* :class:`XdistHooks` (the xdist controller): the chain scheduler and the
-  run's shared folder for the workers.
+* :class:`OrderingPlugin` (here; every process that collects): resolves the
+  order after collection, pulls back deselected requirements, keeps this
+  shard's tests, and offers ``orchestra_handoff``.
+* :class:`~pytest_orchestra.ordering.guard.DependencyGuard` (every process that
+  runs tests, only when some test has a dependency): skips a test whose
+  dependency did not pass, and tags its reports.
+* :class:`~pytest_orchestra.ordering.controller.OrderingRecorder` (the
+  controller): category ``dependency`` on records, the summary section; and
+  :class:`~pytest_orchestra.ordering.controller.XdistHooks` (the xdist
+  controller): the chain scheduler and the run's shared folder for the workers.
+
+The decisions are pure functions over plain data: ``resolver.resolve`` and
+``resolver.missing_requirements`` (the order, the chains, what a kept test
+still needs), ``sharding.chain_units`` and ``sharding.plan_shards`` (which
+tests this machine runs).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
 
-from pytest_orchestra.core import channel
 from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.core.marks import marker_survey
 from pytest_orchestra.ordering.config import (
@@ -32,26 +35,17 @@ from pytest_orchestra.ordering.config import (
     ordering_spec,
     sharding_spec,
 )
+from pytest_orchestra.ordering.controller import DIST_INPUT, SHARED_DIR_INPUT, OrderingRecorder, XdistHooks
+from pytest_orchestra.ordering.guard import APP_KEY, UPSTREAMS_KEY, DependencyGuard
 from pytest_orchestra.tagging import AppResolver
 
 if TYPE_CHECKING:
-    from pytest_orchestra.core.records import RunResult, TestRecord
     from pytest_orchestra.core.roles import ProcessRole
     from pytest_orchestra.ordering.handoff import Handoff, HandoffStore
-    from pytest_orchestra.ordering.resolver import (
-        Reference,
-        Resolution,
-        TestNode,
-        Upstream,
-    )
+    from pytest_orchestra.ordering.resolver import Reference, TestNode
     from pytest_orchestra.ordering.sharding import ShardPlan, ShardRequest
     from pytest_orchestra.settings import OrchestraSettings
 
-UPSTREAMS_KEY = pytest.StashKey[Tuple["Upstream", ...]]()
-APP_KEY = pytest.StashKey[Optional[str]]()
-SHARED_DIR_INPUT = "orchestra_shared_dir"
-DIST_INPUT = "orchestra_dist"
-DEPENDENCY_CONTEXT = "dependency"
 
 
 def register(config: pytest.Config, settings: "OrchestraSettings", role: "ProcessRole") -> None:
@@ -162,13 +156,13 @@ class OrderingPlugin:
         kept = {id(item) for item in items}
         collected = list(items) + [item for item in collected if id(item) not in kept]
         nodes = [self._node(item) for item in collected]
-        from pytest_orchestra.ordering.resolver import resolve
+        from pytest_orchestra.ordering.resolver import missing_requirements, resolve
 
         resolution = resolve(nodes, self.app_dependencies)
         guard = DependencyGuard(self.ordering, self.shared_dir) if resolution.upstreams else None
         if guard is not None:
             kept_positions = [i for i, item in enumerate(collected) if id(item) in kept]
-            missing = _missing_requirements(nodes, resolution, kept_positions)
+            missing = missing_requirements(nodes, resolution, kept_positions)
             if missing and self.ordering.deselected_dependency == "include":
                 self._pull_back([collected[i] for i in missing], kept)
             elif missing:
@@ -221,19 +215,9 @@ class OrderingPlugin:
 
     def _keep_shard(self, ordered: List[pytest.Item], chain_of: Dict[str, str]) -> List[pytest.Item]:
         assert self.shard is not None
-        units: List[List[str]] = []
-        unit_of_chain: Dict[str, List[str]] = {}
-        for item in ordered:
-            key = chain_of.get(item.nodeid)
-            if key is None:
-                units.append([item.nodeid])
-            elif key in unit_of_chain:
-                unit_of_chain[key].append(item.nodeid)
-            else:
-                unit_of_chain[key] = [item.nodeid]
-                units.append(unit_of_chain[key])
-        from pytest_orchestra.ordering.sharding import plan_shards
+        from pytest_orchestra.ordering.sharding import chain_units, plan_shards
 
+        units = chain_units([item.nodeid for item in ordered], chain_of)
         self.plan = plan_shards(units, self.shard.total, self._durations())
         mine = set(self.plan.shards[self.shard.index - 1].nodeids)
         keep = [item for item in ordered if item.nodeid in mine]
@@ -301,172 +285,3 @@ def _relpath(item: pytest.Item, rootdir: Path) -> str:
         return item.path.relative_to(rootdir).as_posix()
     except ValueError:
         return item.path.as_posix()
-
-
-def _missing_requirements(nodes: Sequence["TestNode"], resolution: "Resolution", kept_positions: Sequence[int]) -> List[int]:
-    """Positions of deselected tests that a kept test requires, directly or through others."""
-    position_of = {node.nodeid: index for index, node in enumerate(nodes)}
-    app_members: Dict[str, List[int]] = {}
-    for index, node in enumerate(nodes):
-        if node.app:
-            app_members.setdefault(node.app, []).append(index)
-    kept = set(kept_positions)
-    missing: List[int] = []
-    seen: set = set()
-    stack = [position for position in kept_positions if position in resolution.upstreams]
-    while stack:
-        position = stack.pop()
-        for upstream in resolution.upstreams.get(position, ()):
-            if upstream.kind == "test":
-                targets = [position_of[upstream.name]]
-            else:
-                targets = app_members.get(upstream.name, [])
-            for target in targets:
-                if target in seen:
-                    continue
-                seen.add(target)
-                if target not in kept:
-                    missing.append(target)
-                    if target in resolution.upstreams:
-                        stack.append(target)
-    return sorted(missing)
-
-
-# --- running ------------------------------------------------------------------------
-
-
-class DependencyGuard:
-    """Skips a test whose dependency did not pass; tags its reports for triage."""
-
-    name = "orchestra-dependency-guard"
-
-    def __init__(self, ordering: OrderingSpec, shared_dir: Optional[Path] = None) -> None:
-        from pytest_orchestra.ordering.outcomes import OUTCOMES_FILE, OutcomeBook
-
-        self.ordering = ordering
-        self.outcomes = OutcomeBook()
-        self.blocked: Dict[str, str] = {}
-        self.outcome_file = shared_dir / OUTCOMES_FILE if shared_dir is not None else None
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        upstreams = item.stash.get(UPSTREAMS_KEY, None)
-        if not upstreams:
-            return
-        reason = self.outcomes.blocker(upstreams)
-        if reason is not None and self.outcome_file is not None:
-            # Part of this chain may have run on a worker that crashed: its outcomes reached
-            # the controller, which wrote them down for whoever picks up the rest.
-            self.outcomes.merge_file(self.outcome_file)
-            reason = self.outcomes.blocker(upstreams)
-        if reason is None:
-            return
-        self.blocked[item.nodeid] = reason
-        if self.ordering.on_dependency_failure == "skip":
-            # As a mark, so pytest's skipping plugin reports it at the test's own location.
-            item.add_marker(pytest.mark.skip(reason=reason))
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Any:
-        report = yield
-        reason = self.blocked.get(item.nodeid)
-        if reason is None and call.excinfo is not None and _is_handoff_error(call.excinfo.value):
-            reason = str(call.excinfo.value)
-        if reason is not None and (report.skipped or report.failed):
-            channel.add_fact(report, DEPENDENCY_CONTEXT, reason)
-        self.outcomes.record(
-            report, item.stash.get(APP_KEY, None), blocked=report.skipped and item.nodeid in self.blocked
-        )
-        return report
-
-
-def _is_handoff_error(error: BaseException) -> bool:
-    from pytest_orchestra.ordering.handoff import HandoffError
-
-    return isinstance(error, HandoffError)
-
-
-# --- the controller -----------------------------------------------------------------
-
-
-class OrderingRecorder:
-    """Category ``dependency`` for skipped dependents; the summary's ordering section."""
-
-    def __init__(self, shard: Optional["ShardRequest"]) -> None:
-        self.shard = shard
-        self.dependency_skipped: List[Dict[str, str]] = []
-
-    #: A record listener (``core.records.RecordListener``): only skipped records are changed.
-    wants_passing = False
-
-    def pytest_orchestra_record_listeners(self, config: pytest.Config) -> List["OrderingRecorder"]:
-        return [self]
-
-    def wants(self, record: "TestRecord") -> bool:
-        return record.outcome == "skipped"
-
-    def recorded(self, record: "TestRecord", reports: Sequence[Any]) -> None:
-        if record.outcome != "skipped":
-            return
-        for report in reports:
-            reason = channel.fact(report, DEPENDENCY_CONTEXT)
-            if reason:
-                record.category = DEPENDENCY_CONTEXT
-                record.message = reason
-                self.dependency_skipped.append({"nodeid": record.nodeid, "reason": reason})
-                return
-
-    def pytest_orchestra_report_sections(self, config: pytest.Config, result: "RunResult") -> List[Any]:
-        if self.shard is None and not self.dependency_skipped:
-            return []
-        from pytest_orchestra.ordering.report import report_section
-
-        return [report_section({
-            "shard": str(self.shard) if self.shard else None,
-            "dependency_skipped": self.dependency_skipped,
-        })]
-
-
-class XdistHooks:
-    """Only on the xdist controller: the chain scheduler and the workers' shared folder."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.shared_dir = Path(tempfile.mkdtemp(prefix="orchestra-run-"))
-        self._members: Optional[set] = None
-        self._book: Any = None
-
-    def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput[SHARED_DIR_INPUT] = str(self.shared_dir)
-        node.workerinput[DIST_INPUT] = self.config.getvalue("dist")
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
-        if config.getvalue("dist") != "load":
-            return None  # the user chose a mode: keep it
-        from pytest_orchestra.ordering.scheduler import ChainScheduling
-
-        return ChainScheduling(config, log, shared_dir=self.shared_dir)
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Write chain members' outcomes down, for a worker that takes over a crashed worker's chain."""
-        if self._members is None:
-            from pytest_orchestra.ordering.outcomes import OutcomeBook
-            from pytest_orchestra.ordering.scheduler import read_chains
-
-            self._members = set(read_chains(self.shared_dir))
-            self._book = OutcomeBook()
-        if report.nodeid not in self._members:
-            return
-        app = (getattr(report, "orchestra", None) or {}).get("app")
-        before = self._book.states.get(report.nodeid)
-        self._book.record(report, app)
-        state = self._book.states.get(report.nodeid)
-        if state is not None and state != before:
-            from pytest_orchestra.ordering.outcomes import OUTCOMES_FILE
-
-            with open(self.shared_dir / OUTCOMES_FILE, "a", encoding="utf-8") as handle:
-                handle.write(f"{report.nodeid}\t{state}\t{app or ''}\n")
-
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
-        shutil.rmtree(self.shared_dir, ignore_errors=True)

@@ -312,3 +312,32 @@ def _chains(graph: _Graph, order: Sequence[int], tests: Sequence[TestNode]) -> D
             for position in group:
                 chain_of[position] = key
     return chain_of
+
+
+def missing_requirements(nodes: Sequence["TestNode"], resolution: "Resolution", kept_positions: Sequence[int]) -> List[int]:
+    """Positions of deselected tests that a kept test requires, directly or through others."""
+    position_of = {node.nodeid: index for index, node in enumerate(nodes)}
+    app_members: Dict[str, List[int]] = {}
+    for index, node in enumerate(nodes):
+        if node.app:
+            app_members.setdefault(node.app, []).append(index)
+    kept = set(kept_positions)
+    missing: List[int] = []
+    seen: Set[int] = set()
+    stack = [position for position in kept_positions if position in resolution.upstreams]
+    while stack:
+        position = stack.pop()
+        for upstream in resolution.upstreams.get(position, ()):
+            if upstream.kind == "test":
+                targets = [position_of[upstream.name]]
+            else:
+                targets = app_members.get(upstream.name, [])
+            for target in targets:
+                if target in seen:
+                    continue
+                seen.add(target)
+                if target not in kept:
+                    missing.append(target)
+                    if target in resolution.upstreams:
+                        stack.append(target)
+    return sorted(missing)

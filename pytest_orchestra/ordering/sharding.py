@@ -156,3 +156,19 @@ def plan_shards(
 
 def environ_shard() -> Optional[ShardRequest]:
     return shard_from_environment(os.environ)
+
+
+def chain_units(nodeids: Sequence[str], chain_of: Mapping[str, str]) -> List[List[str]]:
+    """The units a shard plan moves whole: one per test, one per dependency chain (in order)."""
+    units: List[List[str]] = []
+    unit_of_chain: Dict[str, List[str]] = {}
+    for nodeid in nodeids:
+        key = chain_of.get(nodeid)
+        if key is None:
+            units.append([nodeid])
+        elif key in unit_of_chain:
+            unit_of_chain[key].append(nodeid)
+        else:
+            unit_of_chain[key] = [nodeid]
+            units.append(unit_of_chain[key])
+    return units

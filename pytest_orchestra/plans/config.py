@@ -173,7 +173,7 @@ def plan_node() -> Record:
     from pytest_orchestra.workflow.sections import section_node
 
     retries = section_node("retries")
-    assert retries is not None, "the retries section is registered by the capabilities table"
+    assert isinstance(retries, Record), "the retries section (a record) is registered by the capabilities table"
 
     return Record(
         {

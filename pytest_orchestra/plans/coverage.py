@@ -19,7 +19,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from pytest_orchestra.core.records import TestRecord, format_cell
+from pytest_orchestra.core.records import GateCheck, TestRecord, format_cell
 from pytest_orchestra.plans.config import RequiredSpec
 
 PASSING = frozenset({"passed", "xpassed"})
@@ -203,3 +203,39 @@ def coverage_section(
         delta=change.as_dict() if change is not None else None,
     )
     return section
+
+
+def coverage_gaps(coverage: Coverage) -> str:
+    parts = []
+    if coverage.missing_cells:
+        parts.append(
+            f"{len(coverage.missing_cells)} of {len(coverage.required_cells)} required cells not covered"
+            f" ({'; '.join(coverage.missing_cells)})"
+        )
+    if coverage.failed_cells:
+        parts.append(f"{len(coverage.failed_cells)} failing ({'; '.join(coverage.failed_cells)})")
+    if coverage.must_pass_missing:
+        parts.append(f"must-pass not run: {', '.join(coverage.must_pass_missing)}")
+    if coverage.must_pass_failed:
+        parts.append(
+            "must-pass failed: " + ", ".join(f"{nodeid} ({outcome})" for nodeid, outcome in coverage.must_pass_failed)
+        )
+    return "; ".join(parts) or "required coverage complete"
+
+
+def required_check(coverage: Coverage) -> GateCheck:
+    must = len(coverage.must_pass)
+    actual = []
+    if coverage.required_cells:
+        actual.append(
+            f"{len(coverage.covered)}/{len(coverage.required_cells)} cells covered, {len(coverage.failed_cells)} failing"
+        )
+    if must:
+        actual.append(f"{len(passing_must_pass(coverage))}/{must} must-pass passed")
+    return GateCheck(
+        rule="required_coverage",
+        passed=coverage.complete,
+        expected="every required cell covered and passing, every must-pass test passed",
+        actual=", ".join(actual) or "nothing required",
+        detail="" if coverage.complete else coverage_gaps(coverage),
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.core.records import FAILING_OUTCOMES, RunRecord, TestRecord
@@ -126,7 +126,7 @@ class RerunRequest:
     #: Files (or other collectors) whose collection failed: everything collected under them runs.
     collectors: Tuple[str, ...] = ()
     filter_text: str = ""
-    _lookup: frozenset = field(init=False, repr=False, compare=False, default=frozenset())
+    _lookup: FrozenSet[str] = field(init=False, repr=False, compare=False, default=frozenset())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_lookup", frozenset(self.nodeids))
@@ -202,7 +202,7 @@ def follow_chain(
     """
     wanted = set(nodeids)
     runs: List[RunRecord] = []
-    seen: set = set()
+    seen: Set[str] = set()
     run: Optional[RunRecord] = start
     while run is not None and run.run_id not in seen and len(runs) < limit:
         seen.add(run.run_id)

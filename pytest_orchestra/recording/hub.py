@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 
+from pytest_orchestra.core.gates import GATE_FAILED_EXIT_CODE, evaluate_gates
 from pytest_orchestra.core.records import (
     FAILING_OUTCOMES,
     GateVerdict,
@@ -34,7 +35,6 @@ from pytest_orchestra.core.runinfo import (
     new_run_id,
 )
 from pytest_orchestra.recording.folding import RecordFolder, collection_error_record
-from pytest_orchestra.recording.gates import GATE_FAILED_EXIT_CODE, evaluate_gates
 from pytest_orchestra.recording.terminal import style, summary_lines
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from pytest_orchestra.core.gates import GATE_FAILED_EXIT_CODE
 from pytest_orchestra.core.records import RunResult, count_outcomes
-from pytest_orchestra.recording.gates import GATE_FAILED_EXIT_CODE
 
 
 def summary_lines(result: RunResult, report_path: Optional[Path], rootdir: Path) -> List[str]:

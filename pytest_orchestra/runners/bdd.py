@@ -14,6 +14,7 @@ Registered only when pytest-bdd is loaded.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import pytest
@@ -53,7 +54,7 @@ class GherkinTags:
         setattr(function, CELL_ATTRIBUTE, chosen)
         # pytest-bdd applies tags from a set: order by the workflow, so ids do not vary.
         ordered = {
-            dim: sorted(chosen[dim], key=lambda v, d=dim: self._rank(d, v))
+            dim: sorted(chosen[dim], key=functools.partial(self._rank, dim))
             for dim in self.dimensions
             if dim in chosen
         }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import difflib
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Set
+from typing import List, Optional, Sequence, Set, Union
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -52,7 +52,7 @@ def skeleton(node: object) -> str:
 
 
 def first_line(stmt: ast.stmt) -> int:
-    decorators = getattr(stmt, "decorator_list", None) or []
+    decorators: List[ast.expr] = getattr(stmt, "decorator_list", None) or []
     return min([stmt.lineno] + [d.lineno for d in decorators])
 
 
@@ -90,7 +90,8 @@ def _decorator_name(node: ast.expr) -> str:
 def changed_bindings(old: Sequence[ast.stmt], new: Sequence[ast.stmt]) -> List[ChangedBinding]:
     """The bindings a module-level change touches; raises :class:`Wide` (with why) when it may
     reach users without going through a name."""
-    found: List[ChangedBinding] = []
+    # Bindings of changed pairs, and lists of them for statements added or removed whole.
+    found: List[Union[ChangedBinding, List[ChangedBinding]]] = []
     old_dumps = [skeleton(stmt) for stmt in old]
     new_dumps = [skeleton(stmt) for stmt in new]
     matcher = difflib.SequenceMatcher(a=old_dumps, b=new_dumps, autojunk=False)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-from pytest_orchestra.selection.mapstore import blob_hash
+from pytest_orchestra.selection.mapformat import blob_hash
 from pytest_orchestra.selection.recorder import EXCLUDED_PARTS
 
 MODIFIED = "modified"
@@ -81,7 +81,7 @@ def list_project_files(root: Path) -> List[str]:
 
 
 def _walk(root: Path) -> List[str]:
-    found = []
+    found: List[str] = []
     for directory, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_PARTS and not d.startswith("."))
         base = Path(directory).relative_to(root)

@@ -22,8 +22,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "merge":
-            contexts = merge_maps(args.out, args.maps)
-            print(f"merged {len(args.maps)} maps ({contexts} contexts) into {args.out}")
+            merged = merge_maps(args.out, args.maps)
+            print(f"merged {len(args.maps)} maps ({merged} contexts) into {args.out}")
             return 0
         store = MapStore.open_for_reading(args.map)
         try:

@@ -16,6 +16,7 @@ from typing import (
     Any,
     Callable,
     Dict,
+    FrozenSet,
     Iterable,
     List,
     Optional,
@@ -31,6 +32,7 @@ from pytest_orchestra.selection.changes import (
 )
 from pytest_orchestra.selection.config import DEFAULT_RUN_ALL_IF_CHANGED, SelectionSpec
 from pytest_orchestra.selection.mapstore import MapError, MapStore
+from pytest_orchestra.selection.model import CollectedTest, Selection, SelectionRules
 from pytest_orchestra.selection.priority import (
     PastResults,
     apply_budget,
@@ -38,12 +40,7 @@ from pytest_orchestra.selection.priority import (
     priority_order,
 )
 from pytest_orchestra.selection.recording import python_tag
-from pytest_orchestra.selection.selector import (
-    CollectedTest,
-    Selection,
-    SelectionRules,
-    Selector,
-)
+from pytest_orchestra.selection.selector import Selector
 
 if TYPE_CHECKING:
     from pytest_orchestra.core.records import TestRecord
@@ -235,7 +232,7 @@ class SelectionEngine:
             watches = _shown(Path(item_path), self.root)  # a foreign suite's folder
         return CollectedTest(item.nodeid, path, markers, watches)
 
-    def _package_dirs(self) -> frozenset:
+    def _package_dirs(self) -> FrozenSet[str]:
         return frozenset(path.rsplit("/", 1)[0] for path in self._listing_now() if path.endswith("/__init__.py"))
 
     def _graph(self, store: MapStore, changes: ChangeSet, read_current: Callable[[str], Optional[str]]) -> Any:

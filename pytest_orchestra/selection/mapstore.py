@@ -1,31 +1,22 @@
-"""``.orchestra/map.db``: which lines of which file version each test executed.
+"""``.orchestra/map.db`` on disk: opening it, reading it, recording into it, merging shards.
 
-Every hit names the content hash (git's blob id) of the file version its line
-numbers describe, and the map keeps the source of each Python version it
-describes. So a map recorded at several commits (a later partial run, xdist
-workers, CI shards merged together) stays exact: a test's lines are compared
-with the version *it* ran, and going back to an earlier version is not a change.
-
-Tables: ``meta`` (schema, Python, root, commit), ``contexts`` (tests, fixture
-contexts and imports), ``hits`` (context × file version → lines), ``sources``
-(Python source and imports per version), ``files`` (the project's files when
-last recorded, for the import graph and never-executed files).
+One :class:`MapStore` is one SQLite connection, for reading (a selection, the
+triage, ``python -m pytest_orchestra map show``) or for recording (every
+process that traced tests saves its :class:`~pytest_orchestra.selection.mapformat.Recording`,
+xdist workers at once). What the file holds, and how, is
+:mod:`~pytest_orchestra.selection.mapformat`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
 import time
 import zlib
-from array import array
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import (
     Dict,
-    FrozenSet,
     Iterable,
     Iterator,
     Mapping,
@@ -35,28 +26,18 @@ from typing import (
     Tuple,
 )
 
-MAP_SCHEMA_VERSION = 1
-BUSY_TIMEOUT_MS = 30_000
-
-KIND_TEST = "test"
-KIND_FIXTURE = "fixture"
-KIND_IMPORT = "import"
-#: What ran while one test file was collected (its imports, data read at import time).
-KIND_COLLECT = "collect"
-
-_CREATE = (
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    """CREATE TABLE IF NOT EXISTS contexts (
-        id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
-        fixtures TEXT NOT NULL, git_commit TEXT, recorded REAL NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS hits (
-        context_id INTEGER NOT NULL, path TEXT NOT NULL, hash TEXT NOT NULL, lines BLOB,
-        PRIMARY KEY (context_id, path))""",
-    "CREATE INDEX IF NOT EXISTS hits_path ON hits(path, hash)",
-    "CREATE TABLE IF NOT EXISTS sources (hash TEXT PRIMARY KEY, content BLOB NOT NULL, imports TEXT NOT NULL)",
-    """CREATE TABLE IF NOT EXISTS files (
-        path TEXT PRIMARY KEY, hash TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL)""",
+from pytest_orchestra.selection.mapformat import (
+    CREATE_TABLES,
+    KIND_TEST,
+    MAP_SCHEMA_VERSION,
+    FileVersion,
+    Hit,
+    Recording,
+    decode_lines,
+    encode_lines,
 )
+
+BUSY_TIMEOUT_MS = 30_000
 
 
 class MapError(Exception):
@@ -66,66 +47,6 @@ class MapError(Exception):
 def _is_lock(error: sqlite3.OperationalError) -> bool:
     text = str(error)
     return "locked" in text or "busy" in text
-
-
-def blob_hash(content: bytes) -> str:
-    """Git's blob id of ``content``: the same as ``git hash-object``."""
-    digest = hashlib.sha1(b"blob %d\0" % len(content))
-    digest.update(content)
-    return digest.hexdigest()
-
-
-def encode_lines(lines: Iterable[int]) -> bytes:
-    return array("I", sorted(lines)).tobytes()
-
-
-def decode_lines(blob: Optional[bytes]) -> FrozenSet[int]:
-    if not blob:
-        return frozenset()
-    values = array("I")
-    values.frombytes(blob)
-    return frozenset(values)
-
-
-@dataclass(frozen=True)
-class FileVersion:
-    """One project file as a recording saw it."""
-
-    path: str
-    hash: str
-    size: int
-    mtime_ns: int
-    #: Python source (``None`` for other files).
-    source: Optional[bytes] = None
-    #: Modules it imports, as written (``None`` for other files).
-    imports: Optional[Tuple[str, ...]] = None
-
-
-@dataclass
-class Recording:
-    """What one process recorded, in project-relative paths."""
-
-    root: str
-    python: str
-    commit: Optional[str]
-    #: context -> path -> lines (``None`` lines: a file read, not executed)
-    hits: Dict[str, Dict[str, Optional[Set[int]]]] = field(default_factory=dict)
-    kinds: Dict[str, str] = field(default_factory=dict)
-    #: test node id -> fixture names it uses
-    fixtures: Dict[str, Sequence[str]] = field(default_factory=dict)
-    files: Dict[str, FileVersion] = field(default_factory=dict)
-    #: context -> path -> the version a hit describes, when not ``files[path]`` (merged maps)
-    hit_hashes: Dict[str, Dict[str, str]] = field(default_factory=dict)
-    #: hash -> (source, imports) of versions named only by ``hit_hashes``
-    extra_sources: Dict[str, Tuple[bytes, Tuple[str, ...]]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Hit:
-    context: str
-    path: str
-    hash: str
-    lines: Optional[FrozenSet[int]]
 
 
 class MapStore:
@@ -179,7 +100,7 @@ class MapStore:
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _CREATE:
+            for statement in CREATE_TABLES:
                 connection.execute(statement)
             connection.execute("COMMIT")
         except BaseException:
@@ -308,10 +229,13 @@ class MapStore:
                 fixtures = json.dumps(sorted(recording.fixtures.get(context, ())))
                 row = (known[context],) if context in known else None
                 if row is None:
-                    context_id = db.execute(
+                    inserted = db.execute(
                         "INSERT INTO contexts (name, kind, fixtures, git_commit, recorded) VALUES (?, ?, ?, ?, ?)",
                         (context, kind, fixtures, recording.commit, now),
                     ).lastrowid
+                    # sqlite3 sets lastrowid after every INSERT into a rowid table.
+                    assert inserted is not None
+                    context_id = inserted
                 else:
                     context_id = row[0]
                     db.execute(
@@ -386,7 +310,8 @@ def _as_recording(store: MapStore) -> Recording:
         for digest, content, imports in db.execute("SELECT hash, content, imports FROM sources")
     }
     for path, (digest, size, mtime) in store.files().items():
-        content, imports = sources.get(digest, (None, None))  # type: ignore[assignment]
+        found = sources.get(digest)
+        content, imports = found if found is not None else (None, None)
         recording.files[path] = FileVersion(path, digest, size, mtime, content, imports)
     rows = db.execute(
         "SELECT contexts.name, contexts.kind, contexts.fixtures, hits.path, hits.hash, hits.lines "

@@ -21,13 +21,18 @@ from typing import TYPE_CHECKING, Any, Dict, Generator, List, Optional, Sequence
 
 import pytest
 
-from pytest_orchestra.selection.mapstore import KIND_TEST
+from pytest_orchestra.selection.mapformat import (
+    KIND_COLLECT,
+    KIND_FIXTURE,
+    KIND_TEST,
+    collect_context,
+    fixture_context,
+)
 from pytest_orchestra.selection.recorder import IMPORT_CONTEXT
 
 if TYPE_CHECKING:
+    from pytest_orchestra.core.records import ReportSection, RunResult
     from pytest_orchestra.core.roles import ProcessRole
-    from pytest_orchestra.core.records import ReportSection
-    from pytest_orchestra.core.records import RunResult
     from pytest_orchestra.selection.engine import SelectionOutcome
     from pytest_orchestra.selection.recorder import OpenRecorder, ProjectFiles
     from pytest_orchestra.settings import OrchestraSettings
@@ -123,9 +128,6 @@ class MapRecording:
         if not isinstance(collector, pytest.Module):
             yield
             return
-        from pytest_orchestra.selection.mapstore import KIND_COLLECT
-        from pytest_orchestra.selection.selector import collect_context
-
         # Imports and files read while this test file is imported belong to its tests.
         context = collect_context(collector.nodeid.split("::", 1)[0])
         self.kinds[context] = KIND_COLLECT
@@ -140,9 +142,6 @@ class MapRecording:
         if fixturedef.scope == "function" or not self.stack:
             yield
             return
-        from pytest_orchestra.selection.mapstore import KIND_FIXTURE
-        from pytest_orchestra.selection.selector import fixture_context
-
         context = fixture_context(fixturedef.argname, fixturedef.baseid or "")
         self.kinds[context] = KIND_FIXTURE
         self.stack.append(context)

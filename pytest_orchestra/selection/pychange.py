@@ -221,7 +221,7 @@ def _statement_spans(tree: ast.AST) -> List[Tuple[int, int]]:
         start = node.lineno
         end = node.end_lineno or start
         body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.AST):
+        if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
             header_end = max(start, body[0].lineno - 1)
             spans.append((start, header_end))
             # The whole compound statement, for lines between clauses (``else:``).

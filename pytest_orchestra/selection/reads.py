@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, List, Literal, Optional, Sequence, Set, Tuple, Union
 
 Key = Tuple[str, str]
 #: The key of "every name of the module": a wholesale read.
@@ -128,7 +128,7 @@ class _Analyzer:
         self.modules = modules
         self.result = FileReads(module)
         #: local name -> ("module", dotted) or ("member", (module, name))
-        self.aliases: Dict[str, Tuple[str, object]] = {}
+        self.aliases: Dict[str, Union[Tuple[Literal["module"], str], Tuple[Literal["member"], Key]]] = {}
         #: names bound at top level of this file
         self.own: Set[str] = set()
         self._statements: Dict[int, TopStatement] = {}
@@ -170,7 +170,7 @@ class _Analyzer:
         keys: List[Key] = [(self.module, name)]
         alias = self.aliases.get(name)
         if alias is not None and alias[0] == "member":
-            keys.append(alias[1])  # type: ignore[arg-type]
+            keys.append(alias[1])
         if alias is None:
             keys.extend((star, name) for star in self.result.stars)
         return keys
@@ -182,7 +182,7 @@ class _Analyzer:
             if alias is not None and alias[0] == "module":
                 return str(alias[1])
             if alias is not None and alias[0] == "member":
-                base, name = alias[1]  # type: ignore[misc]
+                base, name = alias[1]
                 dotted = f"{base}.{name}"
                 return dotted if dotted in self.modules else None
             return None
@@ -253,7 +253,7 @@ class _Analyzer:
         if isinstance(node, ast.Name):
             alias = self.aliases.get(node.id)
             if alias is not None and alias[0] == "member":
-                return alias[1]  # type: ignore[return-value]
+                return alias[1]
             if node.id in self.own:
                 return (self.module, node.id)
             if self.result.stars:
@@ -277,7 +277,7 @@ class _Analyzer:
                               *getattr(node, "decorator_list", [])]:
                     self._walk(outer, local, in_body=in_body, top=top)
                 inner = local | _locals_of(node)
-                body = node.body if isinstance(node.body, list) else [node.body]
+                body: Sequence[ast.AST] = node.body if isinstance(node.body, list) else [node.body]
                 for child in body:
                     self._walk(child, inner, in_body=True, top=top)
                 return

@@ -1,4 +1,4 @@
-"""Turn what the recorders saw into a :class:`~pytest_orchestra.selection.mapstore.Recording`."""
+"""Turn what the recorders saw into a :class:`~pytest_orchestra.selection.mapformat.Recording`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Dict, Mapping, Optional, Sequence, Set
 
 from pytest_orchestra.selection.changes import list_project_files
 from pytest_orchestra.selection.imports import imported_names
-from pytest_orchestra.selection.mapstore import (
+from pytest_orchestra.selection.mapformat import (
     KIND_IMPORT,
     FileVersion,
     Recording,

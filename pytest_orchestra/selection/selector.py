@@ -1,7 +1,8 @@
 """Which collected tests a set of file changes can affect, and why.
 
-Pure logic over plain data: the collected tests, the changes, a read view of
-the map and the current files. The rules, in the order a reader meets them:
+Pure logic over plain data (:mod:`~pytest_orchestra.selection.model`): the
+collected tests, the changes, a read view of the map and the current files.
+The rules, in the order a reader meets them:
 
 1. A change the selection cannot reason about (a ``run_all_if_changed`` file, a
    compiled extension, an unknown file inside a package, a data file read at
@@ -19,7 +20,6 @@ the map and the current files. The rules, in the order a reader meets them:
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import (
     Callable,
@@ -27,11 +27,8 @@ from typing import (
     FrozenSet,
     Iterable,
     List,
-    Mapping,
     Optional,
-    Protocol,
     Sequence,
-    Tuple,
 )
 
 from pytest_orchestra.selection.changes import (
@@ -42,87 +39,25 @@ from pytest_orchestra.selection.changes import (
     FileDelta,
 )
 from pytest_orchestra.selection.imports import ImportGraph
-from pytest_orchestra.selection.mapstore import (
+from pytest_orchestra.selection.mapformat import (
     KIND_COLLECT,
     KIND_FIXTURE,
     KIND_IMPORT,
     KIND_TEST,
     Hit,
+    parse_fixture_context,
+)
+from pytest_orchestra.selection.model import (
+    CollectedTest,
+    MapView,
+    Selection,
+    SelectionRules,
 )
 from pytest_orchestra.selection.pychange import PythonChange, analyze_change
 from pytest_orchestra.selection.reach import reach_files
 from pytest_orchestra.selection.recorder import IMPORT_CONTEXT
 
 COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".c", ".h", ".cc", ".cpp", ".pyx", ".pxd", ".pxi")
-
-
-def fixture_context(argname: str, baseid: str) -> str:
-    """The map's name for a higher-scoped fixture's own lines."""
-    return f"fixture {argname} @ {baseid}"
-
-
-def collect_context(path: str) -> str:
-    """The map's name for what ran while the test file ``path`` was collected."""
-    return f"collect {path}"
-
-
-def parse_fixture_context(name: str) -> Tuple[str, str]:
-    argname, _, baseid = name[len("fixture "):].partition(" @ ")
-    return argname, baseid
-
-
-@dataclass(frozen=True)
-class CollectedTest:
-    nodeid: str
-    #: The test's file, relative to the rootdir, posix.
-    path: str
-    markers: FrozenSet[str] = frozenset()
-    #: A folder whose every change affects the test (a foreign suite's ``cwd``): the map cannot
-    #: see into processes the test starts.
-    watches: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class SelectionRules:
-    """The workflow's ``selection`` section, as the selector uses it."""
-
-    always_run_paths: Tuple[str, ...] = ()
-    always_run_markers: Tuple[str, ...] = ()
-    run_all_if_changed: Tuple[str, ...] = ()
-    #: data glob -> test node id globs
-    data_dependencies: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
-
-
-class MapView(Protocol):
-    def contexts(self) -> Mapping[str, Tuple[str, Tuple[str, ...]]]: ...
-
-    def hits_on(self, paths: Iterable[str]) -> Iterable[Hit]: ...
-
-    def source(self, digest: str) -> Optional[str]: ...
-
-
-@dataclass
-class Selection:
-    #: node id -> reasons, the first one shown
-    reasons: Dict[str, List[str]] = field(default_factory=dict)
-    #: node id -> changed lines it executed (for the order)
-    changed_lines: Dict[str, int] = field(default_factory=dict)
-    #: Set when every test runs: why.
-    run_all: Optional[str] = None
-    #: Changed places no test executed (``path:line (function)`` or a path).
-    uncovered: List[str] = field(default_factory=list)
-    #: Changed files and what the analysis made of each.
-    files: Dict[str, str] = field(default_factory=dict)
-
-    def add(self, nodeid: str, reason: str, lines: int = 0) -> None:
-        reasons = self.reasons.setdefault(nodeid, [])
-        if reason not in reasons and len(reasons) < 5:
-            reasons.append(reason)
-        if lines:
-            self.changed_lines[nodeid] = self.changed_lines.get(nodeid, 0) + lines
-
-    def selects(self, nodeid: str) -> bool:
-        return self.run_all is not None or nodeid in self.reasons
 
 
 def _is_test_file(path: str) -> bool:

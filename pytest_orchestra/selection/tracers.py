@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set, Type
 
 from pytest_orchestra.selection.recorder import IMPORT_CONTEXT, LineData, ProjectFiles
 
@@ -117,12 +117,15 @@ class TracerRecorder:
     """coverage.py's tracer (C, or its Python twin) with a fresh dict per context switch."""
 
     def __init__(self, files: ProjectFiles, *, python_tracer: bool = False) -> None:
+        # Two unrelated classes, driven alike through the attributes both have.
+        disposition: Type[Any]
+        tracer_class: Type[Any]
         if python_tracer:
             from coverage.disposition import FileDisposition as disposition
             from coverage.pytracer import PyTracer as tracer_class
         else:
-            from coverage.tracer import CFileDisposition as disposition  # type: ignore[no-redef]
-            from coverage.tracer import CTracer as tracer_class  # type: ignore[no-redef]
+            from coverage.tracer import CFileDisposition as disposition
+            from coverage.tracer import CTracer as tracer_class
         self.name = f"coverage.py {tracer_class.__name__}"
         self.files = files
         self._tracer_class = tracer_class
@@ -181,7 +184,7 @@ class TracerRecorder:
             tracer.data = self.current
 
     def stop(self) -> LineData:
-        threading.settrace(None)  # type: ignore[arg-type]
+        threading.settrace(None)
         for tracer in self.tracers:
             tracer.stop()
         self.tracers = []

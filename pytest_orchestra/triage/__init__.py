@@ -1,7 +1,8 @@
 """Failure triage: evidence, classification, fingerprints and the workflow sections.
 
 Importing the package is cheap: its names load on first use (the rules compile
-their patterns then), since every pytest start imports ``triage.config``.
+their patterns then), since every pytest start imports ``triage.plugin`` (and
+``triage.schema`` when the workflow has a triage section).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from pytest_orchestra.core.codestate import CodeState, repository_root, state_of_run
 from pytest_orchestra.core.records import RunRecord, TestRecord
@@ -23,6 +23,9 @@ from pytest_orchestra.triage.changedcode import (
     MapFootprints,
 )
 from pytest_orchestra.triage.flaky import OUTAGE_SHARE, FlakinessStats, flakiness
+
+if TYPE_CHECKING:
+    from pytest_orchestra.settings import OrchestraSettings
 
 #: Past runs of a test read from history.
 HISTORY_DEPTH = 50
@@ -52,7 +55,7 @@ class HistoryAssessor:
         self.store = store
         self.min_runs = min_runs
         self.flip_rate = flip_rate
-        self._outages: Optional[set] = None
+        self._outages: Optional[set[str]] = None
         self.footprints: Optional[MapFootprints] = None
         if map_path is not None and map_path.exists():
             from pytest_orchestra.selection.mapstore import MapError
@@ -79,7 +82,7 @@ class HistoryAssessor:
             rootdir=rootdir,
         )
 
-    def outage_runs(self) -> set:
+    def outage_runs(self) -> set[str]:
         """Past runs where more than 80% of the executed tests failed: outages, not flakes."""
         if self._outages is None:
             self._outages = {
@@ -123,3 +126,9 @@ class HistoryAssessor:
 
 def assess_all(assessor: HistoryAssessor, records: Sequence[TestRecord], run: Optional[RunRecord]) -> Dict[str, Assessment]:
     return {record.nodeid: assessor.assess(record, run) for record in records}
+
+
+def selection_map_path(settings: "OrchestraSettings") -> Path:
+    """The selection map (what each test executed), where the workflow's ``selection.map`` puts it."""
+    section = settings.workflow.sections.get("selection") or {}
+    return settings.rootdir / str(section.get("map") or ".orchestra/map.db")

@@ -80,10 +80,10 @@ class GitObjects:
         self.repo_root = repo_root
         self._ids: Dict[str, Optional[str]] = {}
         self._texts: Dict[str, Optional[str]] = {}
-        self._check: Optional[subprocess.Popen] = None
-        self._cat: Optional[subprocess.Popen] = None
+        self._check: Optional[subprocess.Popen[bytes]] = None
+        self._cat: Optional[subprocess.Popen[bytes]] = None
 
-    def _process(self, batch: str) -> Optional[subprocess.Popen]:
+    def _process(self, batch: str) -> Optional[subprocess.Popen[bytes]]:
         try:
             return subprocess.Popen(["git", "cat-file", f"--batch{batch}"], cwd=self.repo_root,
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)

@@ -17,9 +17,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
-from pytest_orchestra.triage.config import CATEGORIES, UserRule
+from pytest_orchestra.core.categories import CATEGORIES
 from pytest_orchestra.triage.failure import Failure
 from pytest_orchestra.triage.rules import BUILTIN_RULES, Facts, Rule, first_match
+from pytest_orchestra.triage.specs import UserRule
 
 if TYPE_CHECKING:
     from pytest_orchestra.triage.labels import ReviewedLabel, ReviewedLabels
@@ -118,10 +119,10 @@ class Classifier:
             if fact:
                 return Decision(key, 0.95, f"context:{key}", fact)
         facts = Facts(failure, self.project)
-        for rule in self.user_rules:
-            if self._user_rule_matches(rule, facts):
-                return Decision(rule.category, rule.confidence, f"user:{rule.name}",
-                                f"matched user rule {rule.name!r}: {facts.where()}")
+        for user_rule in self.user_rules:
+            if self._user_rule_matches(user_rule, facts):
+                return Decision(user_rule.category, user_rule.confidence, f"user:{user_rule.name}",
+                                f"matched user rule {user_rule.name!r}: {facts.where()}")
         matched = first_match(facts, self.builtin_rules)
         if matched is not None:
             rule, reason = matched

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from pytest_orchestra.triage.config import CATEGORIES, DEFAULT_LABELS_FILE
+from pytest_orchestra.core.categories import CATEGORIES
 from pytest_orchestra.triage.labels import (
     FINGERPRINT,
     REVIEWABLE,
@@ -29,6 +29,7 @@ from pytest_orchestra.triage.labels import (
     reviewer,
 )
 from pytest_orchestra.triage.learned import UNLEARNABLE, LearnedModel
+from pytest_orchestra.triage.specs import DEFAULT_LABELS_FILE
 
 DEFAULT_MODEL = Path(".orchestra") / "triage-model.json"
 

@@ -28,9 +28,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
+from pytest_orchestra.core.categories import CATEGORIES
 from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.core.files import write_text_atomically
-from pytest_orchestra.triage.config import CATEGORIES, DEFAULT_LABELS_FILE
+from pytest_orchestra.triage.specs import DEFAULT_LABELS_FILE
 
 KNOWN_KEYS = ("fingerprint", "category", "by", "at", "note", "example", "text")
 FINGERPRINT = re.compile(r"^[0-9a-f]{12}$")

@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from pytest_orchestra.triage.failure import Failure
 from pytest_orchestra.triage.fingerprint import normalize_message
@@ -120,14 +120,14 @@ class LearnedModel:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> LearnedModel:
+    def from_dict(cls, data: dict[str, Any]) -> LearnedModel:
         if data.get("format") != FORMAT or data.get("version") != VERSION:
             raise ValueError(f"not a {FORMAT} version {VERSION} document")
         return cls(
-            class_counts={str(k): int(v) for k, v in dict(data["class_counts"]).items()},  # type: ignore[arg-type]
+            class_counts={str(k): int(v) for k, v in dict(data["class_counts"]).items()},
             token_counts={
                 str(category): {str(t): int(c) for t, c in dict(counts).items()}
-                for category, counts in dict(data["token_counts"]).items()  # type: ignore[arg-type]
+                for category, counts in dict(data["token_counts"]).items()
             },
         )
 

@@ -9,8 +9,9 @@ Three plugin objects, each registered only where it has work:
   :class:`RetryEvidence` telling it which failures ran code changed since their
   last pass (those are not flake suspects);
 - the ``TriageController`` (``controller.py``) on the controller: classifies
-  each failure as the recorder finishes it, judges flakiness from history,
-  applies the quarantine, clusters, routes to sinks and writes ``triage.json``.
+  each failure as the recorder finishes it and applies the quarantine; at the
+  end of the run (``end_of_run.py``) judges flakiness from history, clusters,
+  routes to sinks and writes ``triage.json``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pytest
 
 from pytest_orchestra.core import channel
 from pytest_orchestra.core.errors import OrchestraError
-from pytest_orchestra.triage.config import QuarantineSpec, TriageSpec
+from pytest_orchestra.triage.specs import QuarantineSpec, TriageSpec
 
 if TYPE_CHECKING:
     from pytest_orchestra.core.roles import ProcessRole
@@ -50,7 +51,7 @@ class _EvidenceReader:
         try:
             # Imported here, inside the guard: the failure may be the machine running out of
             # file descriptors or memory, and then even importing a module fails.
-            from pytest_orchestra.triage.evidence import evidence_from_excinfo
+            from pytest_orchestra.triage.exception_evidence import evidence_from_excinfo
 
             evidence = evidence_from_excinfo(
                 excinfo, rootdir=self.rootdir, test_file_patterns=self.test_file_patterns
@@ -89,7 +90,7 @@ class EvidenceCollector(_EvidenceReader):
     ) -> None:
         super().__init__(rootdir, test_file_patterns)
         self.pluginmanager = pluginmanager
-        self._pending: Dict[tuple, tuple] = {}
+        self._pending: Dict[Tuple[str, str], Tuple[Optional[Dict[str, Any]], List[str]]] = {}
 
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]) -> None:
         read = self._read(item, call.excinfo)
@@ -161,7 +162,7 @@ class InProcessEvidence(_EvidenceReader):
             channel.write(report, channel.EVIDENCE, evidence)
 
 
-def _not_failures() -> tuple:
+def _not_failures() -> Tuple[type, ...]:
     from _pytest.outcomes import Skipped, XFailed
 
     return (Skipped, XFailed)
@@ -222,7 +223,7 @@ class ClassifyFailure:
         reviewed = self.classifier.reviewed(fingerprint)
         if reviewed is not None:
             return reviewed
-        decided = self.config.hook.pytest_orchestra_classify(failure=failure)
+        decided: Optional["Decision"] = self.config.hook.pytest_orchestra_classify(failure=failure)
         if decided is not None:
             return decided
         return self.classifier.classify(failure)
@@ -230,7 +231,7 @@ class ClassifyFailure:
 
 def failure_for(report: Any, rootdir: Path, *, app: Optional[str] = None, attempts: int = 1) -> "Failure":
     """A :class:`Failure` from one (possibly xdist-serialized) report."""
-    from pytest_orchestra.triage.evidence import failure_from_report
+    from pytest_orchestra.triage.report_failure import failure_from_report
 
     markers = tuple(channel.read(report, channel.MARKERS, ()) or ())
     context = channel.context(report)
@@ -264,14 +265,13 @@ class RetryEvidence:
         from pytest_orchestra.core.codestate import read_code_state
         from pytest_orchestra.core.runinfo import git_state
         from pytest_orchestra.history.factory import open_history
-        from pytest_orchestra.triage.assessment import HistoryAssessor
-        from pytest_orchestra.triage.controller import _map_path
+        from pytest_orchestra.triage.assessment import HistoryAssessor, selection_map_path
 
         # The team's history when it is shared (a worker reads it like any reader), else the local file.
         self._store = open_history(self.settings, warn=lambda message: None)
         rootdir = self.settings.rootdir
         now = read_code_state(rootdir, git_state(rootdir).commit, exclude=[self.settings.base_dir])
-        self._assessor = HistoryAssessor(self._store, now=now, rootdir=rootdir, map_path=_map_path(self.settings),
+        self._assessor = HistoryAssessor(self._store, now=now, rootdir=rootdir, map_path=selection_map_path(self.settings),
                                          min_runs=self.quarantine.min_runs, flip_rate=self.quarantine.flip_rate)
         self._failed = False
         return self._assessor
@@ -289,7 +289,7 @@ class RetryEvidence:
 def register(config: pytest.Config, settings: "OrchestraSettings", role: "ProcessRole") -> None:
     """Register triage's plugin objects where they have work (see the module docstring)."""
     runs_tests, is_controller = role.runs_tests, role.records
-    from pytest_orchestra.triage.config import (
+    from pytest_orchestra.triage.specs import (
         quarantine_spec,
         retries_spec,
         triage_spec,

@@ -22,8 +22,8 @@ from typing import Any, Iterable, Sequence
 
 from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.core.files import write_text_atomically
-from pytest_orchestra.triage.config import QuarantineSpec
 from pytest_orchestra.triage.flaky import FlakinessStats
+from pytest_orchestra.triage.specs import QuarantineSpec
 
 KNOWN_KEYS = ("nodeid", "reason", "owner", "since", "expires")
 

@@ -24,8 +24,8 @@ from _pytest.runner import call_and_report
 
 from pytest_orchestra.core import channel
 from pytest_orchestra.triage.classifier import Decision
-from pytest_orchestra.triage.config import RetriesSpec
 from pytest_orchestra.triage.failure import Failure
+from pytest_orchestra.triage.specs import RetriesSpec
 
 RERUN = "rerun"
 

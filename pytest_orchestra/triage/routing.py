@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Sequence
 
-from pytest_orchestra.triage.config import RouteSpec
+from pytest_orchestra.triage.specs import RouteSpec
 
 
 @dataclass

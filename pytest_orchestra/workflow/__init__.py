@@ -8,6 +8,7 @@ top-level section with :func:`register_section`.
 
 from __future__ import annotations
 
+from .errors import WorkflowError
 from .loader import load_workflow
 from .model import (
     AppSpec,
@@ -18,7 +19,6 @@ from .model import (
     ReportsSpec,
     Workflow,
 )
-from .schema import WorkflowError
 from .sections import (
     RESERVED_SECTIONS,
     available_sections,

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
+from .errors import WorkflowError
 from .model import Workflow
-from .schema import WorkflowError
 
 WORKFLOW_FILE = "orchestra.yaml"
 PYPROJECT_FILE = "pyproject.toml"
@@ -93,7 +93,8 @@ def _toml_module() -> Any:
 def _read_toml(path: Path, name: str, text: Optional[str] = None) -> Dict[str, Any]:
     tomllib = _toml_module()
     try:
-        return tomllib.loads(_read_text(path, name) if text is None else text)
+        document: Dict[str, Any] = tomllib.loads(_read_text(path, name) if text is None else text)
+        return document
     except tomllib.TOMLDecodeError as err:
         raise WorkflowError(name, "", f"invalid TOML: {err}") from None
 

@@ -7,14 +7,21 @@ schemas, then builds these records from the validated (defaults filled) data.
 from __future__ import annotations
 
 from dataclasses import field, fields, replace
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Type, TypeVar
 
 from pytest_orchestra.core.plainclass import plainclass
 
-from .schema import SchemaViolation, WorkflowError
-from .sections import BUILTIN_SECTIONS, GATES, validate_document
+from .builtin_sections import GATES
+from .errors import SchemaViolation, WorkflowError
+from .sections import BUILTIN_SECTIONS, validate_document
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 GATE_OVERRIDE_SOURCE = "--orchestra-gate"
+
+#: One of the records below, built from its section's validated mapping.
+_Record = TypeVar("_Record", bound="DataclassInstance")
 
 
 @plainclass(frozen=True)
@@ -181,7 +188,7 @@ class Workflow:
         )
 
 
-def _build_record(kind: Any, values: Mapping[str, Any]) -> Any:
+def _build_record(kind: Type[_Record], values: Mapping[str, Any]) -> _Record:
     return kind(**{f.name: values[f.name] for f in fields(kind) if f.name in values})
 
 

@@ -6,100 +6,32 @@ produce it) and describes itself as Draft 2020-12 JSON Schema, so the shipped
 
 Validation stops at the first problem, walking the data in document order, and
 raises :class:`SchemaViolation` with the key path (``matrix.exclude[1].role``)
-and a message; the caller adds the file name to make a :class:`WorkflowError`.
+and a message; the caller adds the file name to make a :class:`WorkflowError`
+(both, and the wording of messages, are :mod:`~pytest_orchestra.workflow.errors`;
+capability schemas import them from here with the nodes).
 No pytest import here: this is pure logic.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-from pytest_orchestra.core.errors import OrchestraError
 from pytest_orchestra.core.plainclass import plainclass
+
+from .errors import (
+    SchemaViolation,
+    expected_error,
+    index_path,
+    key_path,
+    unknown_key_error,
+)
 
 JsonSchema = Dict[str, Any]
 
 #: A missing default: the key is simply absent from the validated mapping.
 NO_DEFAULT: Any = object()
-
-
-class WorkflowError(OrchestraError):
-    """A workflow that cannot be used; ``str()`` is the one-line message for the user.
-
-    ``source`` names the file (``orchestra.yaml``, ``pyproject.toml [tool.orchestra]``,
-    ``--orchestra-gate``...), ``path`` the key path inside it (``""`` for the whole
-    document), ``line``/``column`` (1-based) are set for syntax errors only.
-    """
-
-    def __init__(
-        self,
-        source: str,
-        path: str,
-        message: str,
-        *,
-        line: Optional[int] = None,
-        column: Optional[int] = None,
-    ) -> None:
-        self.source = source
-        self.path = path
-        self.message = message
-        self.line = line
-        self.column = column
-        super().__init__(self.format())
-
-    def format(self) -> str:
-        location = self.source
-        if location and self.line is not None:
-            location = f"{location}:{self.line}:{self.column}"
-        return ": ".join(part for part in (location, self.path, self.message) if part)
-
-    def __str__(self) -> str:
-        return self.format()
-
-
-class SchemaViolation(Exception):
-    """Raised by nodes; carries the key path and message but not the source."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}" if path else message)
-        self.path = path
-        self.message = message
-
-    def at(self, source: str) -> WorkflowError:
-        return WorkflowError(source, self.path, self.message)
-
-
-def key_path(path: str, key: object) -> str:
-    return f"{path}.{key}" if path else str(key)
-
-
-def index_path(path: str, index: int) -> str:
-    return f"{path}[{index}]"
-
-
-def describe_value(value: object) -> str:
-    """How a wrong value is shown after ``got``: strings quoted, containers by kind."""
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, Mapping):
-        return "a mapping" if value else "an empty mapping"
-    if isinstance(value, (list, tuple)):
-        return "a list" if value else "an empty list"
-    return str(value)
-
-
-def expected_error(path: str, expected: str, value: object) -> SchemaViolation:
-    return SchemaViolation(path, f"expected {expected}, got {describe_value(value)}")
-
-
-def unknown_key_error(path: str, key: str, allowed: Sequence[str]) -> SchemaViolation:
-    names = sorted(allowed)
-    close = difflib.get_close_matches(key, names, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    return SchemaViolation(key_path(path, key), f"unknown key{hint} (allowed: {', '.join(names)})")
 
 
 def _with_null(schema: JsonSchema) -> JsonSchema:
@@ -205,12 +137,10 @@ class Str(Node):
         return self._pattern
 
     def validate(self, value: Any, path: str) -> str:
-        ok = isinstance(value, str)
-        if ok and self.non_empty and not value:
-            ok = False
-        if ok and self._pattern_text is not None and not self.pattern.fullmatch(value):  # type: ignore[union-attr]
-            ok = False
-        if not ok:
+        if not isinstance(value, str) or (self.non_empty and not value):
+            raise expected_error(path, self.expected, value)
+        pattern = self.pattern  # compiled here, on the first string it checks
+        if pattern is not None and not pattern.fullmatch(value):
             raise expected_error(path, self.expected, value)
         return value
 

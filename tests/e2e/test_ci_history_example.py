@@ -20,9 +20,9 @@ from typing import Dict, List
 import pytest
 import yaml
 
+from pytest_orchestra.environments.throwaway import ThrowawayPostgres
 from pytest_orchestra.history.location import parse_history_url
 from pytest_orchestra.history.postgres import PostgresHistoryStore
-from pytest_orchestra.history.throwaway import ThrowawayPostgres
 from tests.pghistory import history_server, history_url  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -16,8 +16,8 @@ import yaml
 
 try:
     import pyarrow  # noqa: F401
-    import pyarrow.csv  # noqa: F401
     import pyarrow.compute  # noqa: F401
+    import pyarrow.csv  # noqa: F401
     import pyarrow.parquet  # noqa: F401
 except ImportError:  # pragma: no cover
     pass

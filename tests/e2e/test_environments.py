@@ -7,7 +7,6 @@ import os
 import pwd
 import shutil
 import signal
-import sys
 import tempfile
 import time
 from pathlib import Path

@@ -13,9 +13,9 @@ from typing import Any, Dict, List
 
 import pytest
 
+from pytest_orchestra.environments.throwaway import ThrowawayPostgres
 from pytest_orchestra.history.location import parse_history_url
 from pytest_orchestra.history.postgres import PostgresHistoryStore
-from pytest_orchestra.history.throwaway import ThrowawayPostgres
 from tests.conftest import latest_summary
 from tests.pghistory import history_server, history_url  # noqa: F401
 

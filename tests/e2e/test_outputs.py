@@ -59,7 +59,7 @@ def test_secrets_never_reach_reports_history_or_annotations(
             assert token == "expected", f"login refused for token {token}"
         """
     )
-    result = pytester.runpytest(f"--orchestra-gate=max_failures=0")
+    result = pytester.runpytest("--orchestra-gate=max_failures=0")
     assert result.ret == 6
     latest = pytester.path / ".orchestra" / "reports" / "latest"
     for name in ("summary.json", "report.md", "events.jsonl"):

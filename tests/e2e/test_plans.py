@@ -8,7 +8,6 @@ import pytest
 
 from tests.conftest import history_rows, latest_summary
 
-
 WORKFLOW = """
 apps:
   billing: {paths: ["test_billing.py"]}

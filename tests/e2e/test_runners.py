@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 

@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_orchestra.data import DataError, edge_coverage, generate, sample, validate
-from pytest_orchestra.data.bulk import MANIFEST, Progress, parse_size, read_manifest
-from pytest_orchestra.data.values import DatasetPlan
+from pytest_orchestra.data.bulk import Progress, parse_size
+from pytest_orchestra.data.dataset_plan import DatasetPlan
+from pytest_orchestra.data.formats import MANIFEST, read_manifest
 
 SHOP: Dict[str, Any] = {
     "tables": {
@@ -192,7 +193,7 @@ def test_memory_is_bounded_by_the_chunk(tmp_path: Path) -> None:
     """Five times the rows must not take more memory: chunks are streamed, keys never held."""
     import tracemalloc
 
-    from pytest_orchestra.data.values import CHUNK_ROWS
+    from pytest_orchestra.data.chunks import CHUNK_ROWS
 
     schema = {"tables": {
         "p": {"columns": {"id": {"type": "int", "unique": True}}},

@@ -13,7 +13,7 @@ import pytest
 
 from pytest_orchestra.__main__ import main as orchestra_main
 from pytest_orchestra.data import DataCache, DataError, generate, load, sample
-from pytest_orchestra.data.loading import create_table_sql
+from pytest_orchestra.data.sql import create_table_sql
 
 SHOP: Dict[str, Any] = {
     "tables": {
@@ -142,7 +142,7 @@ def test_cli_generate_validate_edges_and_cache(tmp_path: Path, capsys: pytest.Ca
     status, _, err = run_cli(capsys, "generate", "nope", "gen2")
     assert status == 2 and "unknown dataset 'nope' (datasets: shop)" in err
     cache = DataCache(tmp_path / ".orchestra" / "data")
-    from pytest_orchestra.data.schema import resolve
+    from pytest_orchestra.data.schema_sources import resolve
 
     cache.get(resolve("shop", datasets={"shop": SHOP}), seed=1, rows=5)
     status, out, _ = run_cli(capsys, "cache")

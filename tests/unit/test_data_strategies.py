@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 from pytest_orchestra.data import DataError, strategy, validate
-from pytest_orchestra.data.schema import use_workflow_datasets
+from pytest_orchestra.data.schema_sources import use_workflow_datasets
 
 SCHEMA: Dict[str, Any] = {
     "tables": {

@@ -8,7 +8,6 @@ import threading
 import types
 from pathlib import Path
 
-
 import pytest
 
 from pytest_orchestra.environments import pgserver
@@ -128,7 +127,7 @@ def test_local_reserves_ports_and_fills_env(tmp_path: Path) -> None:
     assert len(set(env.ports)) == 3 and env.env == {"DIR": str(env.path), "PORT": str(env.port)}
     assert cycle.providers["local"].check(env)
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
-        env.nope
+        env.nope  # noqa: B018 -- the attribute access is what raises
     with pytest.raises(AttributeError, match="has no connect"):
         env.connect()
     cycle.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_orchestra.recording.gates import evaluate_gates
+from pytest_orchestra.core.gates import evaluate_gates
 from pytest_orchestra.core.records import TestRecord
 from pytest_orchestra.workflow import GatesSpec
 

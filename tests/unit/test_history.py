@@ -18,11 +18,10 @@ from typing import List
 
 import pytest
 
-from pytest_orchestra.history import SCHEMA_VERSION, HistoryStore, NullHistoryStore
-from pytest_orchestra.history import connection as connection_module
-from pytest_orchestra.history import recovery, schema
-from pytest_orchestra.history import store as store_module
 from pytest_orchestra.core.records import RunRecord, TestRecord
+from pytest_orchestra.history import SCHEMA_VERSION, HistoryStore, NullHistoryStore, recovery, schema
+from pytest_orchestra.history import connection as connection_module
+from pytest_orchestra.history import store as store_module
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STAMP = r"\d{8}T\d{6}Z"

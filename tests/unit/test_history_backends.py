@@ -19,9 +19,9 @@ from typing import Any, List
 
 import pytest
 
+from pytest_orchestra.core.records import RunRecord, TestRecord
 from pytest_orchestra.history import NullHistoryStore, RunHistory
 from pytest_orchestra.history.summary import RunSummary
-from pytest_orchestra.core.records import RunRecord, TestRecord
 from tests.pghistory import Backend, backend, history_server, history_url  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -8,17 +8,17 @@ import sys
 import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
-from typing import Any, List, Tuple
+from typing import Tuple
 
 import pytest
 
+from pytest_orchestra.core.records import RunRecord, TestRecord
+from pytest_orchestra.environments.throwaway import ThrowawayPostgres
 from pytest_orchestra.history.cli import main
 from pytest_orchestra.history.location import mask_url, parse_history_url
 from pytest_orchestra.history.postgres import PostgresHistoryStore
 from pytest_orchestra.history.spool import Spool
 from pytest_orchestra.history.store import HistoryStore
-from pytest_orchestra.history.throwaway import ThrowawayPostgres
-from pytest_orchestra.core.records import RunRecord, TestRecord
 from tests.pghistory import history_server, history_url  # noqa: F401
 
 

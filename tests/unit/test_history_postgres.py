@@ -12,6 +12,8 @@ from typing import Any, List
 
 import pytest
 
+from pytest_orchestra.core.records import RunRecord, TestRecord
+from pytest_orchestra.environments.throwaway import ThrowawayPostgres
 from pytest_orchestra.history import pgschema
 from pytest_orchestra.history.config import HistorySettings, history_settings
 from pytest_orchestra.history.factory import open_history, planning_key
@@ -21,8 +23,6 @@ from pytest_orchestra.history.null import NullHistoryStore
 from pytest_orchestra.history.postgres import PostgresHistoryStore
 from pytest_orchestra.history.spool import Spool
 from pytest_orchestra.history.store import HistoryStore
-from pytest_orchestra.history.throwaway import ThrowawayPostgres
-from pytest_orchestra.core.records import RunRecord, TestRecord
 from tests.pghistory import history_server, history_url  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

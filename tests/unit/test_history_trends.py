@@ -7,11 +7,11 @@ from typing import Any, List
 
 import pytest
 
+from pytest_orchestra.core.records import RunRecord, TestRecord
 from pytest_orchestra.history.groups import detect_group, detect_shard, group_record, latest_attempts
 from pytest_orchestra.history.render import labels, markdown_section, sparkline, svg_chart, text_lines
 from pytest_orchestra.history.summary import RunSummary
 from pytest_orchestra.history.trends import Trends, compute_trends, report_trends
-from pytest_orchestra.core.records import RunRecord, TestRecord
 from tests.pghistory import Backend, backend, history_server, history_url  # noqa: F401
 
 HOUR = 3600.0

@@ -62,5 +62,5 @@ def test_context_merges_attached_data_in_dimension_order() -> None:
     with pytest.raises(KeyError, match=r"has no 'tenant' \(it has: claims, edition, flags, role\)"):
         ctx["tenant"]
     with pytest.raises(AttributeError):
-        ctx._private
+        ctx._private  # noqa: B018 -- the attribute access is what raises
     assert repr(ctx) == "MatrixContext({'role': 'Admin', 'edition': 'pro'})"

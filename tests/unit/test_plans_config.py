@@ -14,8 +14,7 @@ from pytest_orchestra.plans.config import (
     plans_spec,
 )
 from pytest_orchestra.workflow import Workflow, WorkflowError
-from pytest_orchestra.workflow.schema import SchemaViolation
-
+from pytest_orchestra.workflow.errors import SchemaViolation
 
 ISSUE_EXAMPLE: Dict[str, Any] = {
     True: {"pull_request": "pre-merge", "schedule": "nightly"},  # YAML 1.1 reads `on` as true

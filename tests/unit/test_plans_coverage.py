@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, Optional
 
+from pytest_orchestra.core.records import TestRecord
 from pytest_orchestra.plans.config import RequiredSpec
 from pytest_orchestra.plans.coverage import (
     compare,
@@ -13,7 +14,6 @@ from pytest_orchestra.plans.coverage import (
     passing_must_pass,
     required_cells,
 )
-from pytest_orchestra.core.records import TestRecord
 from pytest_orchestra.workflow.model import ExcludeRule
 
 GUEST_ENTERPRISE = ExcludeRule(0, {"role": ("Guest",), "edition": ("enterprise",)}, "no seat")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pytest_orchestra.core.records import RunRecord, RunResult, TestRecord
 from pytest_orchestra.history import HistoryStore
 from pytest_orchestra.history.store import NullHistoryStore
 from pytest_orchestra.plans.markdown import MAX_RERUN_ROWS, plan_sections, report_sections
-from pytest_orchestra.core.records import RunRecord, RunResult, TestRecord
 from pytest_orchestra.reporting.markdown import render_report
 
 
@@ -58,7 +58,7 @@ def test_rerun_section_shows_each_test_across_the_chain() -> None:
     many = dict(rerun, chain=["r2"], tests=[dict(rerun["tests"][0], after=None)] * (MAX_RERUN_ROWS + 2))
     text = "\n".join(plan_sections({"rerun": many}))
     assert "| — |" in text.replace("✅ passed", "") or "— |" in text
-    assert f"… and 2 more (see summary.json)" in text
+    assert "… and 2 more (see summary.json)" in text
     assert plan_sections({"rerun": dict(rerun, tests=[])})[-1].startswith("Rerun chain")
 
 

@@ -6,6 +6,7 @@ from typing import Dict, Optional
 
 import pytest
 
+from pytest_orchestra.core.records import RunRecord, TestRecord
 from pytest_orchestra.plans.rerun import (
     RerunChain,
     RerunError,
@@ -18,7 +19,6 @@ from pytest_orchestra.plans.rerun import (
     rerun_section,
     split_collected,
 )
-from pytest_orchestra.core.records import RunRecord, TestRecord
 
 CATEGORIES = ("product", "infrastructure", "flaky")
 

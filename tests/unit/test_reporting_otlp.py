@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 import time
-from typing import Iterator, List, Tuple
+from typing import Iterator, List
 
 import pytest
 

@@ -10,8 +10,8 @@ from typing import Any, List
 
 import pytest
 
-from pytest_orchestra.recording.folding import RecordFolder, collection_error_record, one_line_reason, phase_outcome
 from pytest_orchestra.core.runinfo import GitState, detect_trigger, git_state, new_run_id
+from pytest_orchestra.recording.folding import RecordFolder, collection_error_record, one_line_reason, phase_outcome
 
 
 def test_run_ids_sort_by_time_and_are_unique() -> None:

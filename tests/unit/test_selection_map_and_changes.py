@@ -22,14 +22,8 @@ from pytest_orchestra.selection.changes import (
     list_project_files,
 )
 from pytest_orchestra.selection.imports import ImportGraph, ModuleIndex, absolute_name, imported_names
-from pytest_orchestra.selection.mapstore import (
-    KIND_FIXTURE,
-    MapError,
-    MapStore,
-    Recording,
-    blob_hash,
-    merge_maps,
-)
+from pytest_orchestra.selection.mapformat import KIND_FIXTURE, Recording, blob_hash
+from pytest_orchestra.selection.mapstore import MapError, MapStore
 from pytest_orchestra.selection.priority import PastResults, apply_budget, history_from_records, priority_order
 from pytest_orchestra.selection.recorder import IMPORT_CONTEXT, OpenRecorder, ProjectFiles
 from pytest_orchestra.selection.recording import file_version

@@ -5,8 +5,9 @@ from __future__ import annotations
 import textwrap
 from typing import Dict, Optional
 
+from pytest_orchestra.selection.propagation import AnalyzedVersion, Reach
 from pytest_orchestra.selection.pychange import analyze_change
-from pytest_orchestra.selection.reach import AnalyzedVersion, Reach, reach
+from pytest_orchestra.selection.reach import reach
 from pytest_orchestra.selection.reads import analyze_reads
 
 MODULES = frozenset({"shop", "shop.calc", "shop.report", "shop.box", "shop.other", "tests.test_x"})

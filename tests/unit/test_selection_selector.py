@@ -10,16 +10,12 @@ import pytest
 from pytest_orchestra.selection.changes import compute_changes, list_project_files, read_text
 from pytest_orchestra.selection.config import DEFAULT_RUN_ALL_IF_CHANGED
 from pytest_orchestra.selection.imports import ImportGraph, ModuleIndex, imported_names
-from pytest_orchestra.selection.mapstore import KIND_FIXTURE, KIND_TEST, MapStore, Recording
+from pytest_orchestra.selection.mapformat import KIND_FIXTURE, KIND_TEST, Recording, fixture_context
+from pytest_orchestra.selection.mapstore import MapStore
+from pytest_orchestra.selection.model import CollectedTest, SelectionRules
 from pytest_orchestra.selection.recorder import IMPORT_CONTEXT
 from pytest_orchestra.selection.recording import file_version
-from pytest_orchestra.selection.selector import (
-    CollectedTest,
-    SelectionRules,
-    Selector,
-    fixture_context,
-    matches,
-)
+from pytest_orchestra.selection.selector import Selector, matches
 
 CALC = """\
 RATE = 3

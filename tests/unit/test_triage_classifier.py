@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pytest_orchestra.triage.classifier import CATEGORIES, Classifier, Decision
-from pytest_orchestra.triage.config import UserRule
 from pytest_orchestra.triage.failure import Failure, FailureEvidence, Frame
+from pytest_orchestra.triage.specs import UserRule
 
 TEST = Frame("tests/api/test_orders.py", 12, "test_orders", "test")
 PRODUCT = Frame("shop/db.py", 40, "connect", "product")

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_orchestra.triage.config import (
+from pytest_orchestra.triage.schema import (
+    quarantine_section_node,
+    retries_section_node,
+    triage_section_node,
+)
+from pytest_orchestra.triage.specs import (
     QuarantineSpec,
     RetriesSpec,
     RouteSpec,
     SinkSpec,
     TriageSpec,
     UserRule,
-    quarantine_section_node,
     quarantine_spec,
-    retries_section_node,
     retries_spec,
-    triage_section_node,
     triage_spec,
 )
 from pytest_orchestra.workflow import Workflow
-from pytest_orchestra.workflow.schema import WorkflowError
+from pytest_orchestra.workflow.errors import WorkflowError
 from pytest_orchestra.workflow.sections import available_sections, register_section, unregister_section
 
 EXAMPLE = {

@@ -11,15 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from pytest_orchestra.triage.evidence import (
-    evidence_from_exception,
-    evidence_from_excinfo,
-    evidence_from_longrepr,
-    failure_from_report,
-    frame_kind,
-    project_kind,
-)
+from pytest_orchestra.triage.exception_evidence import evidence_from_exception, evidence_from_excinfo
 from pytest_orchestra.triage.failure import Failure, FailureEvidence, Frame
+from pytest_orchestra.triage.frames import frame_kind, project_kind
+from pytest_orchestra.triage.report_failure import failure_from_report
+from pytest_orchestra.triage.traceback_text import evidence_from_longrepr
 
 
 @pytest.fixture
@@ -88,7 +84,7 @@ def test_context_is_followed_and_cycles_stop(tmp_path):
         try:
             {}["x"]
         except KeyError:
-            raise ValueError("while handling")
+            raise ValueError("while handling")  # noqa: B904 -- the implicit context is the case
 
     error = raised(fail)
     assert evidence_from_exception(error, rootdir=tmp_path).chain[0].exception_type == "builtins.KeyError"

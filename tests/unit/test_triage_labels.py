@@ -30,7 +30,7 @@ def test_labels_round_trip_through_the_file(tmp_path: Path) -> None:
 
     loaded = ReviewedLabels.load(path)
 
-    assert [l.fingerprint for l in loaded] == [PRINT, "aaaaaaaaaaaa"]  # by time, then fingerprint
+    assert [entry.fingerprint for entry in loaded] == [PRINT, "aaaaaaaaaaaa"]  # by time, then fingerprint
     assert loaded.get(PRINT) == label(note="staging db restarts at 10:00", example="t.py::x", text="phase_call boom")
     assert loaded.get(PRINT).describe() == "reviewed by alice on 2026-12-06: staging db restarts at 10:00"
     assert path.read_text().startswith("# Reviewed failure categories")

@@ -15,7 +15,7 @@ from typing import Any, Callable, Tuple
 import pytest
 
 from pytest_orchestra.triage.classifier import Classifier
-from pytest_orchestra.triage.evidence import evidence_from_exception
+from pytest_orchestra.triage.exception_evidence import evidence_from_exception
 from pytest_orchestra.triage.failure import Failure
 from pytest_orchestra.triage.rules.project import ProjectIndex
 

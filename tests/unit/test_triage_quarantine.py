@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_orchestra.triage.config import QuarantineSpec
 from pytest_orchestra.triage.flaky import FlakinessStats
 from pytest_orchestra.triage.quarantine import (
     QuarantineEntry,
@@ -16,6 +15,7 @@ from pytest_orchestra.triage.quarantine import (
     QuarantineList,
     auto_quarantine,
 )
+from pytest_orchestra.triage.specs import QuarantineSpec
 
 TODAY = dt.date(2026, 11, 20)
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from pytest_orchestra.triage.classifier import Decision
-from pytest_orchestra.triage.config import RetriesSpec
 from pytest_orchestra.triage.retries import should_retry
+from pytest_orchestra.triage.specs import RetriesSpec
 
 
 def decision(category: str) -> Decision:
@@ -59,7 +59,7 @@ from pathlib import Path
 import pytest
 
 from pytest_orchestra.triage.classifier import Decision
-from pytest_orchestra.triage.config import RetriesSpec
+from pytest_orchestra.triage.specs import RetriesSpec
 from pytest_orchestra.triage.failure import Failure
 from pytest_orchestra.triage.retries import RetryRunner
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from pytest_orchestra.triage.config import RouteSpec
 from pytest_orchestra.triage.routing import RoutedFailure, path_matches, route
+from pytest_orchestra.triage.specs import RouteSpec
 
 
 def failure(**changes: object) -> RoutedFailure:

@@ -14,9 +14,9 @@ import pytest
 
 from pytest_orchestra.core.records import RunRecord
 from pytest_orchestra.core.redaction import Redactor
-from pytest_orchestra.triage.config import SinkSpec
 from pytest_orchestra.triage.routing import RoutedFailure
 from pytest_orchestra.triage.sinks import build_sinks
+from pytest_orchestra.triage.specs import SinkSpec
 
 TOKEN = "ghp_fake0123456789"
 PAGE = 2  # small pages, so the sink must follow the Link header

@@ -9,10 +9,10 @@ import pytest
 
 from pytest_orchestra.core.records import RunRecord
 from pytest_orchestra.core.redaction import Redactor
-from pytest_orchestra.triage.config import SinkSpec
 from pytest_orchestra.triage.routing import RoutedFailure
 from pytest_orchestra.triage.sinks import build_sinks, markdown_section
 from pytest_orchestra.triage.sinks.markdown import LISTED
+from pytest_orchestra.triage.specs import SinkSpec
 
 SECRET = "s3cr3t-value-42"
 RUN = RunRecord(run_id="run-3", started=1.0)
@@ -93,7 +93,7 @@ def test_github_sink_warns_about_quarantined_and_flaky_failures(tmp_path: Path) 
         "::warning file=tests/test_a.py,line=4,title=quarantined environment failure"
         "::tests/test_q.py::test_q: line1%0Aline2, 100%25",
         "::warning file=tests/test_f.py,line=1,title=flaky%3A passed after 2 attempts"
-        f"::tests/test_f.py::test_f: KeyError: 'API_URL' (***)",
+        "::tests/test_f.py::test_f: KeyError: 'API_URL' (***)",
     ]
 
 

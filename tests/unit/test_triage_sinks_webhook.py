@@ -13,12 +13,12 @@ import pytest
 
 from pytest_orchestra.core.records import RunRecord
 from pytest_orchestra.core.redaction import Redactor
-from pytest_orchestra.triage.config import SinkSpec
 from pytest_orchestra.triage.routing import RoutedFailure
 from pytest_orchestra.triage.sinks import build_sinks
 from pytest_orchestra.triage.sinks.base import HttpClient
 from pytest_orchestra.triage.sinks.spool import Spool
 from pytest_orchestra.triage.sinks.webhook import WebhookSink
+from pytest_orchestra.triage.specs import SinkSpec
 
 TOKEN = "hook-token-5f2a9c"
 

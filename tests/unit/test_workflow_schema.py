@@ -11,12 +11,12 @@ import jsonschema
 import pytest
 
 from pytest_orchestra.workflow import (
+    RESERVED_SECTIONS,
     AppSpec,
     ExcludeRule,
     GatesSpec,
     GithubReportsSpec,
     MatrixSpec,
-    RESERVED_SECTIONS,
     ReportsSpec,
     Workflow,
     WorkflowError,
@@ -26,8 +26,9 @@ from pytest_orchestra.workflow import (
     workflow_json_schema,
 )
 from pytest_orchestra.workflow.__main__ import SCHEMA_FILE, main, render_schema
+from pytest_orchestra.workflow.builtin_sections import GATES, GITHUB, REPORTS
 from pytest_orchestra.workflow.schema import Bool, Field, Int, Record, Str
-from pytest_orchestra.workflow.sections import GATES, GITHUB, REPORTS, orchestra_version
+from pytest_orchestra.workflow.sections import orchestra_version
 
 VERSION = orchestra_version()
 ROLES = {"role": ["Admin", "CFO", "Guest"]}

@@ -7,7 +7,6 @@ claims it; the ``app`` marker assigns it to billing, which owns checkout.
 from __future__ import annotations
 
 import pytest
-
 from shop.auth import SessionStore, UserDirectory
 from shop.billing import Invoice, LineItem, Money
 from shop.inventory import Inventory, OutOfStock

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Iterator
 
 import pytest
-
 from shop.auth import SessionStore, TokenService, UserDirectory
 from shop.billing import Invoice, LineItem, Money
 from shop.inventory import Inventory

@@ -82,7 +82,7 @@ def _cannot_import_third_party(facts: Facts) -> bool:
     if evidence is None:
         return False
     found = CANNOT_IMPORT.search(evidence.message)
-    return bool(found) and not facts.is_project_module(found.group(1))
+    return found is not None and not facts.is_project_module(found.group(1))
 
 
 def _wrong_version(facts: Facts) -> bool:

@@ -52,7 +52,7 @@ class ProjectIndex:
     @cached_property
     def packages(self) -> FrozenSet[str]:
         """Top-level packages and modules the project defines."""
-        from pytest_orchestra.triage.evidence import project_packages
+        from pytest_orchestra.triage.frames import project_packages
 
         return project_packages(self.rootdir)
 

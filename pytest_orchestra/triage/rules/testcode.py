@@ -105,7 +105,7 @@ def _cannot_import_project_name(facts: Facts) -> bool:
     if evidence is None or evidence.is_a("ModuleNotFoundError"):
         return False
     found = CANNOT_IMPORT.search(evidence.message)
-    return bool(found) and facts.is_project_module(found.group(1))
+    return found is not None and facts.is_project_module(found.group(1))
 
 
 def _typo_on_test_line(facts: Facts, name: str, *, as_attribute: bool) -> bool:

@@ -1,29 +1,30 @@
 """Sinks: where routed failures go (a file, the report, annotations, a webhook, GitHub issues).
 
-``build_sinks`` turns the workflow's sink specs into sink objects; each has a
-``deliver(failures, run) -> DeliveryResult`` that never raises. Pure logic:
-no pytest import.
+``build_sinks`` turns the workflow's sink specs into sink objects, each built
+by the factory its type registered (``registry``); each has a
+``deliver(failures, run) -> DeliveryResult`` that never raises. Importing the
+package is cheap (the workflow schema reads the registry): the sinks' modules
+load on first use, and only those of the types a run builds. Pure logic: no
+pytest import.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from pytest_orchestra.core.redaction import Redactor
-from pytest_orchestra.triage.config import SinkSpec
-from pytest_orchestra.triage.sinks.base import (
-    DeliveryResult,
-    HttpClient,
-    Sink,
-    run_summary,
-)
-from pytest_orchestra.triage.sinks.github import GithubSink
-from pytest_orchestra.triage.sinks.github_issues import GitHubIssuesSink
-from pytest_orchestra.triage.sinks.jsonl import JsonlSink
-from pytest_orchestra.triage.sinks.markdown import MarkdownSink, markdown_section
-from pytest_orchestra.triage.sinks.spool import Spool, spool_for
-from pytest_orchestra.triage.sinks.webhook import WebhookSink
+from pytest_orchestra.triage.sinks.registry import sink_type
+
+if TYPE_CHECKING:
+    from pytest_orchestra.core.redaction import Redactor
+    from pytest_orchestra.triage.sinks.base import DeliveryResult, Sink, run_summary
+    from pytest_orchestra.triage.sinks.github import GithubSink
+    from pytest_orchestra.triage.sinks.github_issues import GitHubIssuesSink
+    from pytest_orchestra.triage.sinks.jsonl import JsonlSink
+    from pytest_orchestra.triage.sinks.markdown import MarkdownSink, markdown_section
+    from pytest_orchestra.triage.sinks.spool import Spool
+    from pytest_orchestra.triage.sinks.webhook import WebhookSink
+    from pytest_orchestra.triage.specs import SinkSpec
 
 __all__ = [
     "DeliveryResult",
@@ -39,10 +40,27 @@ __all__ = [
     "run_summary",
 ]
 
+_HOMES = {
+    "DeliveryResult": "base",
+    "Sink": "base",
+    "run_summary": "base",
+    "GithubSink": "github",
+    "GitHubIssuesSink": "github_issues",
+    "JsonlSink": "jsonl",
+    "MarkdownSink": "markdown",
+    "markdown_section": "markdown",
+    "Spool": "spool",
+    "WebhookSink": "webhook",
+}
 
-def _resolve(base_dir: Path, path: str) -> Path:
-    candidate = Path(path)
-    return candidate if candidate.is_absolute() else Path(base_dir) / candidate
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'pytest_orchestra.triage.sinks' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"pytest_orchestra.triage.sinks.{home}"), name)
 
 
 def build_sink(
@@ -53,39 +71,15 @@ def build_sink(
     redactor: Redactor,
     rootdir: Path | None = None,
 ) -> Sink:
+    """The sink ``spec`` describes, built by the factory of its type."""
+    registered = sink_type(spec.type)
+    if registered is None:
+        raise ValueError(f"sink {spec.name!r}: unknown type {spec.type!r}")
+    from pytest_orchestra.triage.sinks.context import SinkContext
+
     files = Path(rootdir) if rootdir is not None else Path(base_dir)
-    token = environ.get(spec.token_env) if spec.token_env else None
-    client = HttpClient(timeout=spec.timeout, retries=spec.retries)
-    if spec.type == "jsonl":
-        return JsonlSink(spec.name, _resolve(files, spec.path or f"{spec.name}.jsonl"), redactor)
-    if spec.type == "markdown":
-        return MarkdownSink(spec.name, redactor, _resolve(files, spec.path) if spec.path else None)
-    if spec.type == "github":
-        return GithubSink(spec.name, redactor)
-    if spec.type == "webhook":
-        return WebhookSink(
-            spec.name,
-            spec.url or "",
-            spool=spool_for(base_dir, spec.name),
-            redactor=redactor,
-            token=token,
-            token_env=spec.token_env,
-            headers=spec.headers,
-            client=client,
-        )
-    if spec.type == "github-issues":
-        return GitHubIssuesSink(
-            spec.name,
-            spec.repository or "",
-            spool=spool_for(base_dir, spec.name),
-            redactor=redactor,
-            token=token,
-            token_env=spec.token_env,
-            api_url=spec.url or "https://api.github.com",
-            labels=spec.labels,
-            client=client,
-        )
-    raise ValueError(f"sink {spec.name!r}: unknown type {spec.type!r}")
+    context = SinkContext(base_dir=Path(base_dir), files_dir=files, environ=environ, redactor=redactor)
+    return registered.load()(spec, context)
 
 
 def build_sinks(

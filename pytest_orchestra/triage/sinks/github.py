@@ -9,11 +9,15 @@ Actions. Pure logic: no pytest import.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.triage.routing import RoutedFailure
 from pytest_orchestra.triage.sinks.base import DeliveryResult
+
+if TYPE_CHECKING:
+    from pytest_orchestra.triage.sinks.context import SinkContext
+    from pytest_orchestra.triage.specs import SinkSpec
 
 
 def _data(text: str) -> str:
@@ -46,3 +50,8 @@ class GithubSink:
     def deliver(self, failures: Sequence[RoutedFailure], run: Any) -> DeliveryResult:
         lines = [self.redactor.redact(line) for line in map(annotation, failures) if line]
         return DeliveryResult(self.name, delivered=len(failures), lines=lines)
+
+
+def build_github_sink(spec: SinkSpec, context: SinkContext) -> GithubSink:
+    """The ``github`` type's factory."""
+    return GithubSink(spec.name, context.redactor)

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.triage.sinks.base import DeliveryError, HttpClient
 from pytest_orchestra.triage.sinks.spool import Spool, SpoolingSink
 from pytest_orchestra.triage.sinks.webhook import with_secret
+
+if TYPE_CHECKING:
+    from pytest_orchestra.triage.sinks.context import SinkContext
+    from pytest_orchestra.triage.specs import SinkSpec
 
 LABEL = "pytest-orchestra"
 MARKER = "<!-- orchestra-fingerprint: {} -->"
@@ -147,3 +151,18 @@ class GitHubIssuesSink(SpoolingSink):
                 existing[fingerprint] = int(created["number"])
             else:
                 self.client.request("POST", self._url(f"/issues/{number}/comments"), {"body": text})
+
+
+def build_github_issues_sink(spec: SinkSpec, context: SinkContext) -> GitHubIssuesSink:
+    """The ``github-issues`` type's factory: ``url`` is the API's (default ``https://api.github.com``)."""
+    return GitHubIssuesSink(
+        spec.name,
+        spec.repository or "",
+        spool=context.spool(spec),
+        redactor=context.redactor,
+        token=context.token(spec),
+        token_env=spec.token_env,
+        api_url=spec.url or "https://api.github.com",
+        labels=spec.labels,
+        client=context.http_client(spec),
+    )

@@ -10,11 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.triage.routing import RoutedFailure
 from pytest_orchestra.triage.sinks.base import DeliveryResult, one_line, run_summary
+
+if TYPE_CHECKING:
+    from pytest_orchestra.triage.sinks.context import SinkContext
+    from pytest_orchestra.triage.specs import SinkSpec
 
 
 def _now() -> str:
@@ -44,3 +48,8 @@ class JsonlSink:
         except OSError as error:
             return DeliveryResult(self.name, error=one_line(error))
         return DeliveryResult(self.name, delivered=len(failures))
+
+
+def build_jsonl_sink(spec: SinkSpec, context: SinkContext) -> JsonlSink:
+    """The ``jsonl`` type's factory: appends to ``path`` (default ``<name>.jsonl``)."""
+    return JsonlSink(spec.name, context.resolve(spec.path or f"{spec.name}.jsonl"), context.redactor)

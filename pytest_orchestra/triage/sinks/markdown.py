@@ -9,11 +9,15 @@ logic: no pytest import.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.triage.routing import RoutedFailure
 from pytest_orchestra.triage.sinks.base import DeliveryResult, one_line
+
+if TYPE_CHECKING:
+    from pytest_orchestra.triage.sinks.context import SinkContext
+    from pytest_orchestra.triage.specs import SinkSpec
 
 #: Failures listed per sink; the rest are counted, so a meltdown keeps the report readable.
 LISTED = 50
@@ -61,3 +65,8 @@ class MarkdownSink:
             except OSError as error:
                 return DeliveryResult(self.name, delivered=len(failures), error=one_line(error))
         return DeliveryResult(self.name, delivered=len(failures))
+
+
+def build_markdown_sink(spec: SinkSpec, context: SinkContext) -> MarkdownSink:
+    """The ``markdown`` type's factory: a section of report.md, copied to ``path`` when given."""
+    return MarkdownSink(spec.name, context.redactor, context.resolve(spec.path) if spec.path else None)

@@ -76,7 +76,8 @@ class SpoolingSink:
 
     def payload(self, failures: Sequence[RoutedFailure], run: Any) -> dict[str, Any]:
         data = {"run": run_summary(run), "failures": [failure.to_dict() for failure in failures]}
-        return self.redactor.redact_data(data)
+        redacted: dict[str, Any] = self.redactor.redact_data(data)  # the same shape, secrets masked
+        return redacted
 
     def deliver(self, failures: Sequence[RoutedFailure], run: Any) -> DeliveryResult:
         result = DeliveryResult(self.name)

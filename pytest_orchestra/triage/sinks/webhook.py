@@ -8,11 +8,15 @@ reach the payload or the spool. Pure logic: no pytest import.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from pytest_orchestra.core.redaction import Redactor
 from pytest_orchestra.triage.sinks.base import DeliveryError, HttpClient
 from pytest_orchestra.triage.sinks.spool import Spool, SpoolingSink
+
+if TYPE_CHECKING:
+    from pytest_orchestra.triage.sinks.context import SinkContext
+    from pytest_orchestra.triage.specs import SinkSpec
 
 
 def with_secret(redactor: Redactor, secret: str | None) -> Redactor:
@@ -47,3 +51,17 @@ class WebhookSink(SpoolingSink):
             # Sending unauthenticated would only earn a 401; keep the payload for later.
             raise DeliveryError(f"environment variable {self.token_env} is not set")
         self.client.request("POST", self.url, payload)
+
+
+def build_webhook_sink(spec: SinkSpec, context: SinkContext) -> WebhookSink:
+    """The ``webhook`` type's factory: posts to ``url``, with the token of ``token_env`` when given."""
+    return WebhookSink(
+        spec.name,
+        spec.url or "",
+        spool=context.spool(spec),
+        redactor=context.redactor,
+        token=context.token(spec),
+        token_env=spec.token_env,
+        headers=spec.headers,
+        client=context.http_client(spec),
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from shop.auth import can_refund, has_permission
 
 # The refund policy, as product wrote it down: who may refund on which kind of edition.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from shop.auth import UserDirectory, hash_password, verify_password
 
 

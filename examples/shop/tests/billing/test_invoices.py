@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
-
 from shop.billing import Invoice, LineItem, Money
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from shop.billing import Invoice, Money, RefundError, issue_refund
 
 

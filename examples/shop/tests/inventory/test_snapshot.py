@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from shop.inventory import load_snapshot
 
 DATA = Path(__file__).parent / "data"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import pytest
-
 from shop.inventory import parse_feed, run_exporter
 
 

@@ -9,7 +9,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 
 import pytest
-
 from shop.http_client import HttpClient, HttpError
 
 STOCK = {"KB-101": 12, "BK-007": 40}

@@ -1,22 +1,21 @@
-"""The ``triage``, ``retries`` and ``quarantine`` sections of the workflow file.
+"""The workflow schema of triage's sections: ``triage``, ``retries`` and ``quarantine``.
 
-Each section is a schema node built with the workflow DSL (so the JSON Schema
-stays in step with validation) plus a frozen dataclass the rest of triage
-reads. The plugin registers the nodes with ``register_section``; the
-``*_spec`` functions turn a validated section (or ``None`` when the file has
-none) into its dataclass. Pure logic: no pytest import.
+Each section is a schema node built with the workflow DSL, so the JSON Schema
+stays in step with validation. The capability table names the three
+``*_section_node`` functions; the workflow builds a node only when a document
+has its section (and a plan's ``retries`` reuses the retries node). The sink
+types and the keys each needs come from the sink registry. What a validated
+section turns into is ``specs``. Pure logic: no pytest import.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import field
-from typing import Any, Mapping
+from typing import Any
 
-from pytest_orchestra.core.categories import (
-    CATEGORIES as CATEGORIES,  # the vocabulary, re-exported
-)
-from pytest_orchestra.core.plainclass import plainclass
+from pytest_orchestra.core.categories import CATEGORIES
+from pytest_orchestra.triage.sinks.registry import sink_type, sink_type_names
+from pytest_orchestra.triage.specs import DEFAULT_LABELS_FILE
 from pytest_orchestra.workflow.schema import (
     Bool,
     ByShape,
@@ -36,99 +35,8 @@ from pytest_orchestra.workflow.schema import (
 
 PHASES: tuple[str, ...] = ("collect", "setup", "call", "teardown", "crash")
 
-SINK_TYPES: tuple[str, ...] = ("jsonl", "markdown", "github", "webhook", "github-issues")
-
-#: Keys a sink of each type cannot do without.
-SINK_REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
-    "jsonl": ("path",),
-    # A markdown sink's section goes into report.md; a path only adds a copy.
-    "markdown": (),
-    "github": (),
-    "webhook": ("url",),
-    "github-issues": ("repository", "token_env"),
-}
-
 NAME_PATTERN = r"[A-Za-z0-9_.-]+"
 IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
-
-
-# --- dataclasses -----------------------------------------------------------
-
-
-@plainclass(frozen=True)
-class UserRule:
-    """A rule from ``triage.rules``: every condition given must hold for it to match."""
-
-    name: str
-    category: str
-    exception: tuple[str, ...] = ()
-    message: str | None = None
-    traceback: str | None = None
-    paths: tuple[str, ...] = ()
-    markers: tuple[str, ...] = ()
-    phase: tuple[str, ...] = ()
-    confidence: float = 0.95
-
-
-@plainclass(frozen=True)
-class SinkSpec:
-    name: str
-    type: str
-    path: str | None = None
-    url: str | None = None
-    token_env: str | None = None
-    repository: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    timeout: float = 5.0
-    retries: int = 3
-    labels: tuple[str, ...] = ()
-
-
-@plainclass(frozen=True)
-class RouteSpec:
-    """Failures matching every given filter go to ``sinks``; an empty filter matches all."""
-
-    sinks: tuple[str, ...]
-    categories: tuple[str, ...] = ()
-    paths: tuple[str, ...] = ()
-    apps: tuple[str, ...] = ()
-    markers: tuple[str, ...] = ()
-    owners: tuple[str, ...] = ()
-
-
-#: Where reviewed labels live unless the workflow says otherwise (committable, next to the quarantine).
-DEFAULT_LABELS_FILE = ".orchestra/triage-labels.yaml"
-
-
-@plainclass(frozen=True)
-class TriageSpec:
-    rules: tuple[UserRule, ...] = ()
-    threshold: float = 0.6
-    model: str | None = None
-    labels: str = DEFAULT_LABELS_FILE
-    routes: tuple[RouteSpec, ...] = ()
-    sinks: dict[str, SinkSpec] = field(default_factory=dict)
-    incident_min_tests: int = 5
-
-
-@plainclass(frozen=True)
-class RetriesSpec:
-    """``categories == ("all",)`` retries every category."""
-
-    max: int = 0
-    categories: tuple[str, ...] = ("infrastructure", "timeout")
-
-
-@plainclass(frozen=True)
-class QuarantineSpec:
-    file: str = ".orchestra/quarantine.yaml"
-    auto: bool = False
-    flip_rate: float = 0.3
-    min_runs: int = 5
-    expires_days: int = 14
-
-
-# --- nodes -----------------------------------------------------------------
 
 
 def _choice(values: tuple[str, ...], description: str = "") -> Str:
@@ -221,27 +129,32 @@ USER_RULE = Record(
 def _check_sink(sink: dict[str, Any], path: str) -> None:
     _require(("type",))(sink, path)
     kind = sink["type"]
-    _require(SINK_REQUIRED_KEYS[kind], f"a {kind} sink needs it")(sink, path)
+    registered = sink_type(kind)
+    required = registered.required if registered is not None else ()
+    _require(required, f"a {kind} sink needs it")(sink, path)
 
 
-SINK = Record(
-    {
-        "type": Field(_choice(SINK_TYPES, "What the sink does with the failures.")),
-        "path": Field(Str("File written, relative to the rootdir.", non_empty=True), nullable=True),
-        "url": Field(Str("Endpoint posted to.", non_empty=True), nullable=True),
-        "token_env": Field(Str("Environment variable holding the token.", pattern=IDENTIFIER,
-                               expected="an environment variable name"), nullable=True),
-        "repository": Field(Str("owner/name", pattern=r"[^/\s]+/[^/\s]+",
-                                expected="a repository as owner/name"), nullable=True),
-        "headers": Field(MapOf(Str(non_empty=True), Str(), "Extra HTTP headers."), default={}),
-        "timeout": Field(Number(0, 600, "Seconds per request."), default=5.0),
-        "retries": Field(Int(0, "Attempts after the first failed delivery."), default=3),
-        "labels": Field(ListOf(Str(non_empty=True), "Labels of created GitHub issues.",
-                               expected="a list of labels"), default=()),
-    },
-    "Where triaged failures are sent.",
-    check=_check_sink,
-)
+def sink_node() -> Record:
+    """A sink of ``triage.sinks``: its ``type`` is one of the registered sink types."""
+    return Record(
+        {
+            "type": Field(_choice(sink_type_names(), "What the sink does with the failures.")),
+            "path": Field(Str("File written, relative to the rootdir.", non_empty=True), nullable=True),
+            "url": Field(Str("Endpoint posted to.", non_empty=True), nullable=True),
+            "token_env": Field(Str("Environment variable holding the token.", pattern=IDENTIFIER,
+                                   expected="an environment variable name"), nullable=True),
+            "repository": Field(Str("owner/name", pattern=r"[^/\s]+/[^/\s]+",
+                                    expected="a repository as owner/name"), nullable=True),
+            "headers": Field(MapOf(Str(non_empty=True), Str(), "Extra HTTP headers."), default={}),
+            "timeout": Field(Number(0, 600, "Seconds per request."), default=5.0),
+            "retries": Field(Int(0, "Attempts after the first failed delivery."), default=3),
+            "labels": Field(ListOf(Str(non_empty=True), "Labels of created GitHub issues.",
+                                   expected="a list of labels"), default=()),
+        },
+        "Where triaged failures are sent.",
+        check=_check_sink,
+    )
+
 
 ROUTE = Record(
     {
@@ -294,7 +207,7 @@ def triage_section_node() -> Node:
                                   expected="a list of rules"), default=()),
             "sinks": Field(MapOf(Str(pattern=NAME_PATTERN,
                                      expected="a sink name (letters, digits, '_', '.', '-')"),
-                                 SINK, "Sinks by name."), default={}),
+                                 sink_node(), "Sinks by name."), default={}),
             "routes": Field(ListOf(ROUTE, "Which failures go to which sinks.",
                                    expected="a list of routes"), default=()),
             "incident_min_tests": Field(
@@ -349,77 +262,4 @@ def quarantine_section_node() -> Node:
             "expires_days": Field(Int(1, "Days an automatic quarantine entry lasts."), default=14),
         },
         "Tests whose failures fail neither the run nor the gate.",
-    )
-
-
-# --- specs -----------------------------------------------------------------
-
-
-def _user_rule(values: Mapping[str, Any]) -> UserRule:
-    return UserRule(
-        name=values["name"],
-        category=values["category"],
-        exception=tuple(values.get("exception", ())),
-        message=values.get("message"),
-        traceback=values.get("traceback"),
-        paths=tuple(values.get("paths", ())),
-        markers=tuple(values.get("markers", ())),
-        phase=tuple(values.get("phase", ())),
-        confidence=float(values.get("confidence", 0.95)),
-    )
-
-
-def _sink(name: str, values: Mapping[str, Any]) -> SinkSpec:
-    return SinkSpec(
-        name=name,
-        type=values["type"],
-        path=values.get("path"),
-        url=values.get("url"),
-        token_env=values.get("token_env"),
-        repository=values.get("repository"),
-        headers=dict(values.get("headers", {})),
-        timeout=float(values.get("timeout", 5.0)),
-        retries=int(values.get("retries", 3)),
-        labels=tuple(values.get("labels", ())),
-    )
-
-
-def _route(values: Mapping[str, Any]) -> RouteSpec:
-    return RouteSpec(
-        sinks=tuple(values["sinks"]),
-        **{key: tuple(values.get(key, ())) for key in ("categories", "paths", "apps", "markers", "owners")},
-    )
-
-
-def triage_spec(validated: Mapping[str, Any] | None) -> TriageSpec:
-    if validated is None:
-        return TriageSpec()
-    return TriageSpec(
-        rules=tuple(_user_rule(rule) for rule in validated.get("rules", ())),
-        threshold=float(validated.get("threshold", 0.6)),
-        model=validated.get("model"),
-        labels=validated.get("labels", DEFAULT_LABELS_FILE),
-        routes=tuple(_route(route) for route in validated.get("routes", ())),
-        sinks={name: _sink(name, sink) for name, sink in validated.get("sinks", {}).items()},
-        incident_min_tests=int(validated.get("incident_min_tests", 5)),
-    )
-
-
-def retries_spec(validated: Mapping[str, Any] | None) -> RetriesSpec:
-    if validated is None:
-        return RetriesSpec()
-    categories = tuple(validated.get("categories", RetriesSpec.categories))
-    return RetriesSpec(max=int(validated.get("max", 0)), categories=categories)
-
-
-def quarantine_spec(validated: Mapping[str, Any] | None) -> QuarantineSpec:
-    if validated is None:
-        return QuarantineSpec()
-    defaults = QuarantineSpec()
-    return QuarantineSpec(
-        file=validated.get("file", defaults.file),
-        auto=bool(validated.get("auto", defaults.auto)),
-        flip_rate=float(validated.get("flip_rate", defaults.flip_rate)),
-        min_runs=int(validated.get("min_runs", defaults.min_runs)),
-        expires_days=int(validated.get("expires_days", defaults.expires_days)),
     )

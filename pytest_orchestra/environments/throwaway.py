@@ -1,6 +1,6 @@
 """A real PostgreSQL server for the history's tests, benchmarks and examples.
 
-Built on the environments capability's server code (cached initdb cluster,
+It lives with the environments capability's server code that it is built on (cached initdb cluster,
 ``postgres -D`` as a direct child, unprivileged user when we are root). It
 listens on 127.0.0.1 with password authentication, as a team's server would,
 and can be stopped, restarted on the same data, paused (a server that no

@@ -4,11 +4,16 @@ Each rule produces a :class:`~pytest_orchestra.core.records.GateCheck` with the
 figures it compared, so a failed gate can say exactly what was violated.
 Quarantined tests never count as failures here: their failures are reported
 but do not fail the gate.
+
+On the ground floor because two floors above it judge a run with the same
+rules: the run's hub (``recording/hub.py``) at the end of a session, and
+``python -m pytest_orchestra history report --gate`` for a run read back from
+history.
 """
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from pytest_orchestra.core.records import (
     GateCheck,
@@ -63,11 +68,12 @@ def evaluate_gates(
                 detail=_names(failing),
             )
         )
-    for rule, attribute_test in (
+    counts: Sequence[Tuple[str, Callable[[TestRecord], bool]]] = (
         ("max_failures", lambda t: t.failed),
         ("max_flaky", lambda t: t.flaky),
         ("max_retried", lambda t: t.attempts > 1),
-    ):
+    )
+    for rule, attribute_test in counts:
         limit = getattr(gates, rule)
         if limit is None:
             continue
