@@ -5,7 +5,7 @@ it (ARCHITECTURE.md, "Speed"):
 
 - ``plainclass``: records defined with :func:`pytest_orchestra.core.plainclass.plainclass`
   instead of ``@dataclass`` (no generated source compiled at import);
-- the submodule finder (``_OwnSubmoduleFinder`` in ``pytest_orchestra/__init__.py``):
+- the submodule finder (``core/speed.py``, installed by ``pytest_orchestra/__init__.py``):
   the plugin's modules load through Python's own path finder, not pytest's
   assertion-rewriting importer;
 - lazy capabilities: the capability table names modules as strings, and a
@@ -48,7 +48,7 @@ PRELUDES = {
     ),
     "without the submodule finder": (
         "import sys, pytest_orchestra\n"
-        "sys.meta_path[:] = [f for f in sys.meta_path if getattr(f, '__name__', '') != '_OwnSubmoduleFinder']\n"
+        "sys.meta_path[:] = [f for f in sys.meta_path if getattr(f, '__name__', '') != 'OwnSubmoduleFinder']\n"
     ),
     "without lazy capabilities (all imported)": (
         "import importlib\n"

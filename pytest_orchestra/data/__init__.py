@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_orchestra.core.speed import lazy_exports
+
 from .errors import DataError
 
 __all__ = [
@@ -69,12 +71,4 @@ def edge_coverage(dataset: Any, schema: Any = None) -> Any:
     return coverage(dataset, resolve(schema if schema is not None else dataset.schema))
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY, globals())

@@ -10,7 +10,7 @@ fixture. Providers come from the built-ins (``local``, ``process``,
 
 from __future__ import annotations
 
-from typing import Any
+from pytest_orchestra.core.speed import lazy_exports
 
 __all__ = [
     "Environment",
@@ -33,9 +33,4 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

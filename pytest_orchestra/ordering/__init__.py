@@ -9,8 +9,7 @@ on one xdist worker; ``plugin`` wires them into pytest.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from pytest_orchestra.core.speed import lazy_exports
 
 #: Public names -> their module; imported on first use, so loading the plugin stays cheap.
 _EXPORTS = {
@@ -32,7 +31,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -13,7 +13,7 @@ Importing the package is cheap (pytest-bdd being installed imports
 
 from __future__ import annotations
 
-from typing import Any
+from pytest_orchestra.core.speed import lazy_exports
 
 __all__ = [
     "FORMATS",
@@ -38,10 +38,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'pytest_orchestra.runners' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"pytest_orchestra.runners.{home}"), name)
+__getattr__ = lazy_exports(__name__, _HOMES)

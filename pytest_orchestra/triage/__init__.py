@@ -7,7 +7,7 @@ their patterns then), since every pytest start imports ``triage.plugin`` (and
 
 from __future__ import annotations
 
-from typing import Any
+from pytest_orchestra.core.speed import lazy_exports
 
 __all__ = [
     "CATEGORIES", "Classifier", "Decision", "Failure", "FailureEvidence", "Frame",
@@ -27,10 +27,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'pytest_orchestra.triage' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"pytest_orchestra.triage.{home}"), name)
+__getattr__ = lazy_exports(__name__, _HOMES)

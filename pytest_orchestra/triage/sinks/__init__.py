@@ -11,8 +11,9 @@ pytest import.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
+from pytest_orchestra.core.speed import lazy_exports
 from pytest_orchestra.triage.sinks.registry import sink_type
 
 if TYPE_CHECKING:
@@ -54,13 +55,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'pytest_orchestra.triage.sinks' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"pytest_orchestra.triage.sinks.{home}"), name)
+__getattr__ = lazy_exports(__name__, _HOMES)
 
 
 def build_sink(
