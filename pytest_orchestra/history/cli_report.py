@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from pytest_orchestra.core.records import GateVerdict, RunResult
 from pytest_orchestra.core.redaction import Redactor
-from pytest_orchestra.history.cli import CommandError, Sources, open_source
+from pytest_orchestra.history.sources import CommandError, Sources, open_source
 
 
 def report(args: argparse.Namespace, sources: Sources) -> int:

@@ -9,7 +9,8 @@ errors as the foreign case did.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple
 
 import pytest
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from pytest_orchestra.matrix.cells import MatrixCell
     from pytest_orchestra.runners.cases import CaseResult
     from pytest_orchestra.runners.execution import SuiteResult, SuiteRuns
-    from pytest_orchestra.runners.plugin import RunnersPlugin
+    from pytest_orchestra.runners.listing import ResultsCache
 
 #: The name :class:`~pytest_orchestra.runners.plugin.RunnersPlugin` registers under.
 PLUGIN_NAME = "orchestra-runners"
@@ -42,8 +43,20 @@ class CaseErrored(Exception):
 # --- collection ---------------------------------------------------------------------
 
 
-def runners_plugin(config: pytest.Config) -> "RunnersPlugin":
-    plugin: Optional["RunnersPlugin"] = config.pluginmanager.get_plugin(PLUGIN_NAME)
+class RunnersState(Protocol):
+    """What the collection tree reads from the runners plugin (:class:`~pytest_orchestra.runners.plugin.RunnersPlugin`)."""
+
+    rootdir: Path
+    specs: Dict[str, RunnerSpec]
+    cells: Dict[str, List[Optional["MatrixCell"]]]
+    cache: "ResultsCache"
+    runs: "SuiteRuns"
+    chosen: Optional[Sequence[str]]
+    collected: bool
+
+
+def runners_plugin(config: pytest.Config) -> RunnersState:
+    plugin: Optional[RunnersState] = config.pluginmanager.get_plugin(PLUGIN_NAME)
     assert plugin is not None, "the items of foreign suites are collected by the runners plugin"
     return plugin
 
@@ -60,7 +73,7 @@ class WorkflowFile(pytest.File):
 
 
 class RunnerSuite(pytest.Collector):
-    def __init__(self, *, spec: RunnerSpec, plugin: "RunnersPlugin", **kwargs: Any) -> None:
+    def __init__(self, *, spec: RunnerSpec, plugin: RunnersState, **kwargs: Any) -> None:
         super().__init__(path=plugin.rootdir / spec.cwd, **kwargs)
         self.spec = spec
         self.plugin = plugin

@@ -46,11 +46,8 @@ WORKER_OUTPUT_KEY = "orchestra_selection"
 
 def start_recording_early(early_config: pytest.Config) -> None:
     """Start the recorders before the initial conftests are imported."""
-    from pytest_orchestra.selection.recorder import (
-        OpenRecorder,
-        ProjectFiles,
-        line_recorder,
-    )
+    from pytest_orchestra.selection.recorder import OpenRecorder, ProjectFiles
+    from pytest_orchestra.selection.tracers import line_recorder
 
     root = Path(str(early_config.rootpath))
     package_dir = Path(__file__).resolve().parent.parent

@@ -5,8 +5,8 @@ every test that uses it), or :data:`IMPORT_CONTEXT` for what runs outside any
 test: imports and collection.
 
 The line recorders (``sys.monitoring`` on Python 3.12+, coverage.py's C tracer
-before) live in :mod:`~pytest_orchestra.selection.tracers`; :func:`line_recorder`
-picks one. coverage.py's own ``sysmon`` core is not used: it credits a line to
+before) live in :mod:`~pytest_orchestra.selection.tracers`, whose
+``line_recorder`` picks one. coverage.py's own ``sysmon`` core is not used: it credits a line to
 the first context only (coveragepy #2200).
 
 Here: :class:`ProjectFiles`, which decides what the project is, and
@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Optional, Set, Tuple
+from typing import Callable, Dict, Iterable, Optional, Set, Tuple
 
 IMPORT_CONTEXT = "<import>"
 
@@ -58,22 +58,6 @@ class ProjectFiles:
 
     def relative(self, filename: str) -> str:
         return Path(filename[len(self.prefix):]).as_posix()
-
-
-def line_recorder(files: ProjectFiles) -> Any:
-    """The cheapest recorder this interpreter offers (``ORCHESTRA_RECORDER`` picks another:
-    ``monitoring``, ``ctrace`` or ``pytracer``)."""
-    from pytest_orchestra.selection.tracers import MonitoringRecorder, TracerRecorder
-
-    wanted = os.environ.get("ORCHESTRA_RECORDER", "")
-    if wanted in ("", "monitoring") and sys.version_info >= (3, 12):
-        return MonitoringRecorder(files)
-    if wanted != "pytracer":
-        try:
-            return TracerRecorder(files)
-        except ImportError:  # pragma: no cover - coverage.py installed without its C extension
-            pass
-    return TracerRecorder(files, python_tracer=True)
 
 
 class OpenRecorder:

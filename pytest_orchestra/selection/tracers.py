@@ -20,6 +20,7 @@ Pure standard library and coverage; no pytest.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import Any, Dict, List, Optional, Set, Type
@@ -210,3 +211,17 @@ def _nothing() -> None:
 
 def _ignore_warning(*args: Any, **kwargs: Any) -> None:
     return None
+
+
+def line_recorder(files: ProjectFiles) -> Any:
+    """The cheapest recorder this interpreter offers (``ORCHESTRA_RECORDER`` picks another:
+    ``monitoring``, ``ctrace`` or ``pytracer``)."""
+    wanted = os.environ.get("ORCHESTRA_RECORDER", "")
+    if wanted in ("", "monitoring") and sys.version_info >= (3, 12):
+        return MonitoringRecorder(files)
+    if wanted != "pytracer":
+        try:
+            return TracerRecorder(files)
+        except ImportError:  # pragma: no cover - coverage.py installed without its C extension
+            pass
+    return TracerRecorder(files, python_tracer=True)

@@ -108,7 +108,7 @@ def find_failure(target: str, *, reports_root: Path, history_path: Path, rootdir
 def _from_history(nodeid: str, history_path: Path, rootdir: Path) -> Optional[Dict[str, str]]:
     """The node id's last failure in the project's history: the shared database when the workflow or
     ``ORCHESTRA_HISTORY_URL`` names one, else ``history_path``."""
-    from pytest_orchestra.history.cli import CommandError, Sources, open_source
+    from pytest_orchestra.history.sources import CommandError, Sources, open_source
 
     try:
         url = Sources(rootdir).url

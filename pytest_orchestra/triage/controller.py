@@ -10,34 +10,18 @@ this plugin object hands it the run's last hooks.
 
 from __future__ import annotations
 
-from dataclasses import field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 import pytest
 
-from pytest_orchestra.core.plainclass import plainclass
 from pytest_orchestra.core.records import ReportSection, RunResult, TestRecord
 from pytest_orchestra.triage.end_of_run import EndOfRunTriage
+from pytest_orchestra.triage.entry import TriageEntry
 from pytest_orchestra.triage.specs import QuarantineSpec, TriageSpec
 
 if TYPE_CHECKING:
     from pytest_orchestra.settings import OrchestraSettings
-    from pytest_orchestra.triage.assessment import Assessment
-    from pytest_orchestra.triage.classifier import Decision
-    from pytest_orchestra.triage.failure import Failure
-
-
-@plainclass
-class TriageEntry:
-    record: TestRecord
-    failure: "Failure"
-    decision: "Decision"
-    fingerprint: str
-    flakiness: str = ""
-    routes: List[str] = field(default_factory=list)
-    delivered: List[str] = field(default_factory=list)
-    assessment: Optional["Assessment"] = None
 
 
 class TriageController:

@@ -20,7 +20,7 @@ from pytest_orchestra.triage.specs import QuarantineSpec, TriageSpec
 
 if TYPE_CHECKING:
     from pytest_orchestra.settings import OrchestraSettings
-    from pytest_orchestra.triage.controller import TriageEntry
+    from pytest_orchestra.triage.entry import TriageEntry
 
 #: Characters of a failure's model text kept in triage.json (what a reviewed label stores).
 TEXT_LIMIT = 600

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import sysconfig
 from pathlib import Path, PurePath
 from typing import Iterable, Sequence
 
 from pytest_orchestra.triage.datainputs import DATA_FOLDERS, TEST_FOLDERS
 from pytest_orchestra.triage.failure import Frame
-from pytest_orchestra.triage.rules.facts import STDLIB_DIRS
+
+#: The standard library's folders: a frame there is neither the project's nor a library's.
+STDLIB_DIRS: tuple[str, ...] = tuple(
+    {str(Path(p).resolve()) for key in ("stdlib", "platstdlib") if (p := sysconfig.get_paths().get(key))}
+)
 
 DEFAULT_TEST_PATTERNS: tuple[str, ...] = ("test_*.py", "*_test.py")
 

@@ -20,7 +20,7 @@ from pytest_orchestra.triage.specs import QuarantineSpec
 
 if TYPE_CHECKING:
     from pytest_orchestra.settings import OrchestraSettings
-    from pytest_orchestra.triage.controller import TriageEntry
+    from pytest_orchestra.triage.entry import TriageEntry
 
 #: Categories history may turn into ``flaky``: the others name a cause that flakiness would hide.
 FLAKY_MAY_OVERRIDE = frozenset({"product", "test", "data", "unknown"})

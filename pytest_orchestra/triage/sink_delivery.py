@@ -21,7 +21,7 @@ from pytest_orchestra.triage.specs import TriageSpec
 if TYPE_CHECKING:
     from pytest_orchestra.core.records import RunRecord
     from pytest_orchestra.settings import OrchestraSettings
-    from pytest_orchestra.triage.controller import TriageEntry
+    from pytest_orchestra.triage.entry import TriageEntry
 
 
 @plainclass

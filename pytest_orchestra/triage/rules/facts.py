@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import sysconfig
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
@@ -25,16 +24,15 @@ from pytest_orchestra.triage.failure import (
     FailureEvidence,
     Frame,
 )
+from pytest_orchestra.triage.frames import STDLIB_DIRS
 from pytest_orchestra.triage.rules.vocabulary import rx, type_words
 
 if TYPE_CHECKING:
-    from pytest_orchestra.triage.rules.project import ProjectIndex
+    from pytest_orchestra.triage.frames import STDLIB_DIRS
+from pytest_orchestra.triage.rules.project import ProjectIndex
 
 __all__ = ["DATA_FOLDERS", "STDLIB_DIRS", "TEST_FOLDERS", "Facts", "because", "in_test_tree", "path_has", "rx"]
 
-STDLIB_DIRS: tuple[str, ...] = tuple(
-    {str(Path(p).resolve()) for key in ("stdlib", "platstdlib") if (p := sysconfig.get_paths().get(key))}
-)
 
 #: Exceptions whose message carries an OS or network failure (errno, resolver text).
 NETWORK_ERROR_TYPES = (
