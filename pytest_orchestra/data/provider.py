@@ -13,13 +13,11 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 import pytest
 
 from .errors import DataError
-from .marker import dataset_request
-from .report_hooks import INFO_KEY, DataReportHooks
 from .seeds import SEED_KEY, run_seed, test_seed
-from .session import DataSession
 
 if TYPE_CHECKING:
     from .sampling import Dataset
+    from .session import DataSession
 
 
 class DataPlugin:
@@ -48,14 +46,21 @@ class DataPlugin:
         The report hooks are registered by the first test that uses the data fixtures,
         before its setup report is made, so a suite without them pays nothing per test.
         """
+        from .report_hooks import DataReportHooks
+
         if not self.config.pluginmanager.has_plugin(DataReportHooks.name):
             self.config.pluginmanager.register(DataReportHooks(), DataReportHooks.name)
         return self
 
-    def session_helpers(self) -> DataSession:
+    def session_helpers(self) -> "DataSession":
+        from .session import DataSession
+
         return DataSession(self.config, self.run_seed, self.rootdir, self.cache_size, self.cache_dir)
 
     def dataset_for(self, request: pytest.FixtureRequest) -> "Dataset":
+        from .marker import dataset_request
+        from .report_hooks import INFO_KEY
+
         wanted = dataset_request(request.node, self.datasets)
         seed = wanted.seed if wanted.seed is not None else test_seed(self.run_seed, request.node.nodeid)
         info = {"dataset": _label(wanted.source), "seed": seed, "run_seed": self.run_seed, "profile": wanted.profile or "default"}
@@ -77,6 +82,9 @@ class DataPlugin:
         return dataset
 
     def files_for(self, request: pytest.FixtureRequest) -> Any:
+        from .marker import dataset_request
+        from .report_hooks import INFO_KEY
+
         wanted = dataset_request(request.node, self.datasets)
         from .schema_sources import resolve
 
