@@ -5,7 +5,7 @@ it (ARCHITECTURE.md, "Speed"):
 
 - ``plainclass``: records defined with :func:`pytest_orchestra.core.plainclass.plainclass`
   instead of ``@dataclass`` (no generated source compiled at import);
-- the submodule finder (``core/speed.py``, installed by ``pytest_orchestra/__init__.py``):
+- the submodule finder (``OwnSubmoduleFinder`` in ``pytest_orchestra/__init__.py``):
   the plugin's modules load through Python's own path finder, not pytest's
   assertion-rewriting importer;
 - lazy capabilities: the capability table names modules as strings, and a

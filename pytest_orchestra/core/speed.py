@@ -7,9 +7,10 @@ features; the idle overhead target is 1.05× ``-p no:orchestra``
 callgrind, the instructions of the same idle suite side by side; the figures
 it gave are in ARCHITECTURE.md ("Speed") and benchmarks/README.md.
 
-1. :class:`OwnSubmoduleFinder` (installed by ``pytest_orchestra/__init__.py``):
-   the plugin's modules load through Python's own path finder instead of
-   pytest's assertion-rewriting importer.
+1. ``OwnSubmoduleFinder``: the plugin's modules load through Python's own
+   path finder instead of pytest's assertion-rewriting importer. It has to be
+   installed before the first submodule loads (this one included), so it is
+   defined and installed in ``pytest_orchestra/__init__.py``.
 2. :func:`lazy_exports`: a package's public names import their modules on
    first use, and the capability table (``capabilities.py``) names modules as
    ``"module:name"`` strings, so a capability that is off is never imported.
@@ -19,38 +20,8 @@ it gave are in ARCHITECTURE.md ("Speed") and benchmarks/README.md.
 
 from __future__ import annotations
 
-import sys
 from importlib import import_module
-from importlib.machinery import PathFinder
-from typing import Any, Callable, Mapping, MutableMapping, Optional, Sequence
-
-
-class OwnSubmoduleFinder:
-    """Imports this package's submodules with Python's own loader, ahead of pytest's.
-
-    pytest marks every package that provides a ``pytest11`` plugin for
-    assertion rewriting, so each of its submodules loads through pytest's
-    rewriting importer: a second path search, then its own ``.pyc`` read back
-    with ``marshal.load`` from a file object, which reads in small pieces.
-    The plugin's modules hold no test assertions to rewrite, and loading them
-    that way cost more than everything the plugin does in a passing run of a
-    few hundred tests. This finder hands ``pytest_orchestra.*`` to the
-    standard path finder (the usual ``__pycache__``) and leaves every other
-    module alone.
-    """
-
-    _prefix = "pytest_orchestra."
-
-    @classmethod
-    def find_spec(cls, name: str, path: Optional[Sequence[str]] = None, target: Any = None) -> Any:
-        if not name.startswith(cls._prefix):
-            return None
-        return PathFinder.find_spec(name, path, target)
-
-    @classmethod
-    def install(cls) -> None:
-        if not any(getattr(finder, "__name__", None) == cls.__name__ for finder in sys.meta_path):
-            sys.meta_path.insert(0, cls)  # type: ignore[arg-type]
+from typing import Any, Callable, Mapping, MutableMapping, Optional
 
 
 def lazy_exports(

@@ -134,6 +134,8 @@ class EndOfRunTriage:
         return sections
 
     def _triage_json(self, entries: Mapping[str, "TriageEntry"]) -> str:
+        if not entries:
+            return "[]\n"  # a green run: nothing to describe, nothing more to import
         from pytest_orchestra.triage.learned import failure_text
 
         records = []
