@@ -143,6 +143,18 @@ def _chain(
     return (evidence_from_exception(linked, rootdir=rootdir, test_file_patterns=patterns, _seen=seen),)
 
 
+def _wrapped_by_pytest(exc: BaseException) -> BaseException | None:
+    """The error inside pytest's ``CollectError`` (a test module that failed to import).
+
+    pytest raises ``Collector.CollectError(<the error's text>) from error``: the
+    wrapper's own frames are pytest's, so the evidence is the error it wraps.
+    """
+    kind = type(exc)
+    if kind.__name__ == "CollectError" and kind.__module__.startswith("_pytest") and exc.__cause__ is not None:
+        return exc.__cause__
+    return None
+
+
 def evidence_from_excinfo(
     excinfo: ExceptionInfo[BaseException],
     *,
@@ -156,6 +168,9 @@ def evidence_from_excinfo(
     project, a library or the stdlib raised.
     """
     exc = excinfo.value
+    cause = _wrapped_by_pytest(exc)
+    if cause is not None:
+        return evidence_from_exception(cause, rootdir=rootdir, test_file_patterns=test_file_patterns)
     # The raw traceback, not pytest's ``excinfo.traceback``: building pytest's
     # entries costs more than the rest of triage, and the frames it cuts away
     # (pytest's and pluggy's) are dropped by ``kept_frames`` all the same.

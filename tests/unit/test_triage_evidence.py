@@ -99,6 +99,24 @@ def test_syntax_error_location_becomes_the_innermost_frame(project):
     assert evidence.frames[-1] == Frame("shopx/broken.py", 1, "<module>", "product")
 
 
+def test_a_test_module_that_failed_to_import_is_read_through_pytests_collect_error(project):
+    # pytest raises Collector.CollectError(<text>) from the import's error; its own frames are pytest's.
+    from _pytest.nodes import Collector
+
+    def collect():
+        try:
+            importlib.import_module("shopx.broken")
+        except SyntaxError as error:
+            raise Collector.CollectError("ImportError while importing test module") from error
+
+    with pytest.raises(Collector.CollectError) as excinfo:
+        collect()
+    evidence = evidence_from_excinfo(excinfo, rootdir=project)
+
+    assert evidence.exception_type == "builtins.SyntaxError"
+    assert evidence.frames[-1] == Frame("shopx/broken.py", 1, "<module>", "product")
+
+
 def test_long_messages_are_capped(tmp_path):
     evidence = evidence_from_exception(raised(lambda: (_ for _ in ()).throw(ValueError("x" * 5000))), rootdir=tmp_path)
     assert len(evidence.message) == 2000 and evidence.message.endswith("[truncated]")
