@@ -23,6 +23,8 @@ import ast
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Literal, Optional, Sequence, Set, Tuple, Union
 
+from pytest_orchestra.selection.imports import absolute_name
+
 Key = Tuple[str, str]
 #: The key of "every name of the module": a wholesale read.
 EVERY = "*"
@@ -100,18 +102,6 @@ class FileReads:
         return found
 
 
-def absolute(name: str, package: str) -> Optional[str]:
-    level = len(name) - len(name.lstrip("."))
-    if not level:
-        return name
-    parts = package.split(".") if package else []
-    keep = len(parts) - (level - 1)
-    if keep < 0:
-        return None
-    rest = name[level:]
-    return ".".join(parts[:keep] + ([rest] if rest else [])) or None
-
-
 def analyze_reads(source: str, module: str, package: str, modules: Modules) -> Optional[FileReads]:
     """The reads of one file; None when it does not parse."""
     try:
@@ -147,7 +137,7 @@ class _Analyzer:
                         root = alias.name.split(".", 1)[0]
                         self.aliases.setdefault(root, ("module", root))
             elif isinstance(node, ast.ImportFrom):
-                base = absolute("." * node.level + (node.module or ""), self.package)
+                base = absolute_name("." * node.level + (node.module or ""), self.package)
                 if base is None:
                     continue
                 for alias in node.names:
@@ -208,7 +198,7 @@ class _Analyzer:
     def _add(self, node: ast.stmt, first: int, last: int, binds: Set[str], owner: Optional[str] = None) -> None:
         statement = TopStatement(first, last, node, binds, owner=owner)
         if isinstance(node, ast.ImportFrom):
-            base = absolute("." * node.level + (node.module or ""), self.package)
+            base = absolute_name("." * node.level + (node.module or ""), self.package)
             if base is not None:
                 statement.imports = [(base, a.name, a.asname or a.name) for a in node.names]
         self.result.top.append(statement)
