@@ -121,14 +121,20 @@ def evidence_from_exception(
 ) -> FailureEvidence:
     """Evidence from an exception object (its own ``__traceback__``) and its chain."""
     seen = _seen if _seen is not None else {id(exc)}
+    return _evidence(exc, exc.__traceback__, rootdir, test_file_patterns, seen)
+
+
+def _evidence(
+    exc: BaseException, tb: TracebackType | None, rootdir: Path, patterns: Sequence[str], seen: set[int]
+) -> FailureEvidence:
     live: list[LiveFrame] = []
-    frames = _raw_frames(exc.__traceback__, rootdir, tuple(test_file_patterns), live)
+    frames = _raw_frames(tb, rootdir, tuple(patterns), live)
     return FailureEvidence(
         exception_type=qualified_name(type(exc)),
         exception_mro=tuple(qualified_name(kind) for kind in type(exc).__mro__),
         message=_message(exc),
-        frames=kept_frames(_with_syntax_location(exc, frames, rootdir, test_file_patterns)),
-        chain=_chain(exc, rootdir, test_file_patterns, seen),
+        frames=kept_frames(_with_syntax_location(exc, frames, rootdir, patterns)),
+        chain=_chain(exc, rootdir, patterns, seen),
         data_inputs=_data_inputs(live, rootdir, exc),
     )
 
@@ -174,13 +180,4 @@ def evidence_from_excinfo(
     # The raw traceback, not pytest's ``excinfo.traceback``: building pytest's
     # entries costs more than the rest of triage, and the frames it cuts away
     # (pytest's and pluggy's) are dropped by ``kept_frames`` all the same.
-    live: list[LiveFrame] = []
-    frames = _raw_frames(excinfo.tb, rootdir, tuple(test_file_patterns), live)
-    return FailureEvidence(
-        exception_type=qualified_name(type(exc)),
-        exception_mro=tuple(qualified_name(kind) for kind in type(exc).__mro__),
-        message=_message(exc),
-        frames=kept_frames(_with_syntax_location(exc, frames, rootdir, test_file_patterns)),
-        chain=_chain(exc, rootdir, test_file_patterns, {id(exc)}),
-        data_inputs=_data_inputs(live, rootdir, exc),
-    )
+    return _evidence(exc, excinfo.tb, rootdir, test_file_patterns, {id(exc)})
