@@ -64,11 +64,7 @@ def load_settings(config: pytest.Config) -> OrchestraSettings:
     replaced = config.hook.pytest_orchestra_workflow(config=config, workflow=workflow)
     if replaced is not None:
         workflow = _as_workflow(replaced)
-    gates = workflow.gates
-    gate_option = config.getoption("orchestra_gate")
-    if gate_option is not None:
-        gates = GatesSpec.from_overrides(gate_option, gates)
-
+    gates = gates_in_force(config, workflow.gates)
     records = bool(config.getini("orchestra_records")) and workflow.reports.enabled
     if config.getoption("collectonly") or config.getoption("orchestra_shard_plan"):
         records = False
@@ -88,6 +84,12 @@ def load_settings(config: pytest.Config) -> OrchestraSettings:
         history=session_history_settings(config, workflow, base_dir, redactor),
         changed=config.getoption("orchestra_changed", None),
     )
+
+
+def gates_in_force(config: pytest.Config, gates: Optional[GatesSpec]) -> Optional[GatesSpec]:
+    """``gates`` with ``--orchestra-gate`` laid over them, when it was given."""
+    gate_option = config.getoption("orchestra_gate")
+    return GatesSpec.from_overrides(gate_option, gates) if gate_option is not None else gates
 
 
 def _as_workflow(value: Any) -> Workflow:

@@ -92,6 +92,7 @@ def apply_plan(config: pytest.Config, settings: "OrchestraSettings") -> "Orchest
 
 def _with_plan(config: pytest.Config, settings: "OrchestraSettings", plan: PlanSpec) -> "OrchestraSettings":
     from pytest_orchestra.plans.resolve import merged_gates, merged_retries
+    from pytest_orchestra.settings import gates_in_force
     from pytest_orchestra.workflow import GatesSpec
 
     workflow = settings.workflow
@@ -102,11 +103,8 @@ def _with_plan(config: pytest.Config, settings: "OrchestraSettings", plan: PlanS
         # under plans.<name>.retries), so the merge is valid as it stands.
         sections["retries"] = retries
     workflow_gates = merged_gates(workflow.gates, plan, GatesSpec)
-    gates = workflow_gates
-    gate_option = config.getoption("orchestra_gate")
-    if gate_option is not None:
-        gates = GatesSpec.from_overrides(gate_option, workflow_gates)
-    return replace(settings, workflow=replace(workflow, sections=sections, gates=workflow_gates), gates=gates)
+    return replace(settings, workflow=replace(workflow, sections=sections, gates=workflow_gates),
+                   gates=gates_in_force(config, workflow_gates))
 
 
 def _with_selection(config: pytest.Config, settings: "OrchestraSettings", plan: PlanSpec,
