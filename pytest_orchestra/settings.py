@@ -48,6 +48,11 @@ class OrchestraSettings:
         return self.base_dir / "reports"
 
     @property
+    def output_dirs(self) -> tuple[Path, ...]:
+        """Where this plugin writes inside the tree: never part of the code state."""
+        return (self.base_dir,) + ((self.report_dir,) if self.report_dir else ())
+
+    @property
     def tracked_markers(self) -> tuple[str, ...]:
         if self.gates is not None:
             return tuple(self.gates.critical_markers)

@@ -23,7 +23,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
-from typing import Dict, Iterable, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 from pytest_orchestra.core.plainclass import plainclass
 
@@ -239,3 +239,22 @@ class CodeStateReader:
     def result(self, timeout: Optional[float] = None) -> Optional[CodeState]:
         self._thread.join(self.WAIT_SECONDS if timeout is None else timeout)
         return None if self._thread.is_alive() else self._state
+
+
+_READER_KEY: "Any" = None
+
+
+def session_code_state(
+    stash: "Any", directory: Path, commit: Optional[str], *, exclude: Iterable[Path] = ()
+) -> CodeStateReader:
+    """The session's one reader of the code state (``config.stash``): the run record and
+    triage's retry evidence read the same state, with the same exclusions, once."""
+    global _READER_KEY
+    if _READER_KEY is None:
+        import pytest
+
+        _READER_KEY = pytest.StashKey[CodeStateReader]()
+    reader: Optional[CodeStateReader] = stash.get(_READER_KEY, None)
+    if reader is None:
+        reader = stash[_READER_KEY] = CodeStateReader(directory, commit, exclude=exclude)
+    return reader

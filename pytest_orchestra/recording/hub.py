@@ -116,10 +116,11 @@ class RunHub:
             from pytest_orchestra.history.factory import open_history
 
             if git.commit:
-                from pytest_orchestra.core.codestate import CodeStateReader
+                from pytest_orchestra.core.codestate import session_code_state
 
-                exclude = [self.settings.base_dir] + ([self.settings.report_dir] if self.settings.report_dir else [])
-                self._code_state = CodeStateReader(self.settings.rootdir, git.commit, exclude=exclude)
+                self._code_state = session_code_state(
+                    self.config.stash, self.settings.rootdir, git.commit, exclude=self.settings.output_dirs
+                )
             self.store = open_history(self.settings, warn=self._warn, record=True)
             self.store.begin_run(self.run)
         hook = self.config.hook

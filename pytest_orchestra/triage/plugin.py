@@ -247,7 +247,8 @@ class RetryEvidence:
     code state now (one ``git status``), once per process.
     """
 
-    def __init__(self, settings: "OrchestraSettings", quarantine: QuarantineSpec) -> None:
+    def __init__(self, config: pytest.Config, settings: "OrchestraSettings", quarantine: QuarantineSpec) -> None:
+        self.config = config
         self.settings = settings
         self.quarantine = quarantine
         self._assessor: Any = None
@@ -262,7 +263,7 @@ class RetryEvidence:
         if self._assessor is not None or self._failed:
             return self._assessor
         self._failed = True
-        from pytest_orchestra.core.codestate import read_code_state
+        from pytest_orchestra.core.codestate import session_code_state
         from pytest_orchestra.core.runinfo import git_state
         from pytest_orchestra.history.factory import open_history
         from pytest_orchestra.triage.assessment import HistoryAssessor, selection_map_path
@@ -270,7 +271,10 @@ class RetryEvidence:
         # The team's history when it is shared (a worker reads it like any reader), else the local file.
         self._store = open_history(self.settings, warn=lambda message: None)
         rootdir = self.settings.rootdir
-        now = read_code_state(rootdir, git_state(rootdir).commit, exclude=[self.settings.base_dir])
+        # The same state the run record holds (one read per process, the hub's when it is here).
+        now = session_code_state(
+            self.config.stash, rootdir, git_state(rootdir).commit, exclude=self.settings.output_dirs
+        ).result()
         self._assessor = HistoryAssessor(self._store, now=now, rootdir=rootdir, map_path=selection_map_path(self.settings),
                                          min_runs=self.quarantine.min_runs, flip_rate=self.quarantine.flip_rate)
         self._failed = False
@@ -318,7 +322,7 @@ def register(config: pytest.Config, settings: "OrchestraSettings", role: "Proces
         if retries.max > 0:
             from pytest_orchestra.triage.retries import RetryRunner
 
-            evidence = RetryEvidence(settings, quarantine)
+            evidence = RetryEvidence(config, settings, quarantine)
             runner = RetryRunner(
                 retries,
                 classify,

@@ -16,6 +16,7 @@ from pytest_orchestra.core.codestate import (
     is_tool_output,
     read_code_state,
     repository_root,
+    session_code_state,
     state_of_run,
 )
 
@@ -135,3 +136,18 @@ def test_the_reader_runs_beside_the_caller(repo: Path) -> None:
     reader = CodeStateReader(repo, head(repo))
 
     assert reader.result() == state(repo)
+
+
+def test_a_session_reads_its_code_state_once_with_the_first_callers_exclusions(repo: Path) -> None:
+    stash = pytest.Stash()
+    (repo / "out").mkdir()
+    (repo / "out" / "report.md").write_text("# run\n")
+
+    first = session_code_state(stash, repo, head(repo), exclude=[repo / "out"])
+    again = session_code_state(stash, repo, head(repo))
+
+    assert again is first
+    found = first.result()
+    assert found == read_code_state(repo, head(repo), exclude=[repo / "out"])
+    assert "out/report.md" not in dict(found.changes)
+    assert "out/report.md" in dict(state(repo).changes)
