@@ -34,13 +34,11 @@ import os, signal, time
 def test_the_history_database_goes_away():
     how, pids = os.environ["OUTAGE"], [int(p) for p in os.environ["OUTAGE_PIDS"].split()]
     if how == "stop":
+        from pytest_orchestra.environments.processes import process_state
+
         os.kill(pids[0], signal.SIGINT)
         for _ in range(3000):  # until it is gone, or a zombie its parent (the benchmark) reaps later
-            try:
-                with open(f"/proc/{pids[0]}/stat") as stat:
-                    if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
-                        return
-            except OSError:
+            if process_state(pids[0]) in (None, "Z"):
                 return
             time.sleep(0.01)
         raise AssertionError("the server did not stop")

@@ -131,14 +131,12 @@ def test_a_database_stopped_mid_run_and_restarted_loses_nothing(
             pass
 
         def test_the_database_goes_down():
+            from pytest_orchestra.environments.processes import process_state
+
             pid = int(os.environ["HISTORY_SERVER_PID"])
             os.kill(pid, signal.SIGINT)
             for _ in range(500):  # gone, or a zombie until the test process reaps it
-                try:
-                    with open(f"/proc/{pid}/stat") as stat:
-                        if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
-                            return
-                except OSError:
+                if process_state(pid) in (None, "Z"):
                     return
                 time.sleep(0.01)
             raise AssertionError("the server did not stop")
