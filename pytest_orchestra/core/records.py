@@ -260,12 +260,6 @@ def format_cell(values: Mapping[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in values.items())
 
 
-def fold_outcome(outcomes: Iterable[str]) -> str:
-    """The worst of several phase outcomes (error beats failed beats ... passed)."""
-    rank = {name: i for i, name in enumerate(OUTCOMES)}
-    return min(outcomes, key=lambda o: rank.get(o, len(OUTCOMES)), default="passed")
-
-
 def success_rate(tests: Iterable[TestRecord]) -> Optional[float]:
     """Share of executed tests that succeeded; skipped tests do not count.
 

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
-from typing import Any, Dict, Iterable, List, Mapping, Sequence, Set, Tuple, Union
+from typing import Any, Dict, List, Mapping, Sequence, Set, Tuple, Union
 
 from .errors import DataError
 from .schema import TYPES, Column, Profile, Schema, Table, non_negative
@@ -241,7 +241,3 @@ def _parents_first(tables: Mapping[str, Table], name: str) -> List[Table]:
             cycle = ", ".join(t.name for t in pending)
             raise DataError(f"{name}: foreign keys form a cycle between tables {cycle}")
     return ordered
-
-
-def schema_from_tables(tables: Iterable[Table], name: str = "dataset") -> Schema:
-    return parse_schema(Schema(tables=tuple(tables), name=name), name)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import heapq
 import json
-import os
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,10 +151,6 @@ def plan_shards(
         for position in sorted(positions):
             shards[index].nodeids.extend(units[position])
     return ShardPlan(shards=shards, estimated=estimated, default_duration=default)
-
-
-def environ_shard() -> Optional[ShardRequest]:
-    return shard_from_environment(os.environ)
 
 
 def chain_units(nodeids: Sequence[str], chain_of: Mapping[str, str]) -> List[List[str]]:

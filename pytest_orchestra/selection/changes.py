@@ -165,10 +165,6 @@ def _is_shallow(root: Path) -> bool:
         return False
 
 
-def is_git_repo(root: Path) -> bool:
-    return git_toplevel(root) is not None
-
-
 def read_text(root: Path, path: str) -> Optional[str]:
     try:
         return (root / path).read_bytes().decode("utf-8", errors="replace")

@@ -317,11 +317,6 @@ class _Analyzer:
         return self._statements.get(id(node))
 
 
-def _is_type_checking(node: ast.stmt) -> bool:
-    test = getattr(node, "test", None)
-    return test is not None and "TYPE_CHECKING" in ast.unparse(test)
-
-
 def _body_span(node: ast.AST) -> Tuple[int, int]:
     body = node.body  # type: ignore[attr-defined]
     return body[0].lineno, node.end_lineno or body[-1].lineno  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from pytest_orchestra.core.codestate import CodeState, repository_root, state_of_run
 from pytest_orchestra.core.records import RunRecord, TestRecord
@@ -122,10 +122,6 @@ class HistoryAssessor:
             self.objects.close()
         if self.footprints is not None:
             self.footprints.close()
-
-
-def assess_all(assessor: HistoryAssessor, records: Sequence[TestRecord], run: Optional[RunRecord]) -> Dict[str, Assessment]:
-    return {record.nodeid: assessor.assess(record, run) for record in records}
 
 
 def selection_map_path(settings: "OrchestraSettings") -> Path:
