@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping
 import pytest
 
 from pytest_orchestra.core.records import ReportSection, RunResult
+from pytest_orchestra.triage.failure import failure_text
 from pytest_orchestra.triage.specs import QuarantineSpec, TriageSpec
 
 if TYPE_CHECKING:
@@ -134,10 +135,6 @@ class EndOfRunTriage:
         return sections
 
     def _triage_json(self, entries: Mapping[str, "TriageEntry"]) -> str:
-        if not entries:
-            return "[]\n"  # a green run: nothing to describe, nothing more to import
-        from pytest_orchestra.triage.learned import failure_text
-
         records = []
         for entry in entries.values():
             assessment = entry.assessment

@@ -153,3 +153,18 @@ class Failure:
     def test_path(self) -> str:
         """The file part of the node id (``tests/test_x.py``)."""
         return self.nodeid.split("::", 1)[0]
+
+
+def failure_text(failure: Failure) -> str:
+    """The text of one failure that the learned model reads and triage.json shows: evidence when
+    there is some, else the longrepr."""
+    evidence = failure.evidence
+    if evidence is None:
+        return f"phase_{failure.phase} {failure.longrepr[-2000:]}"
+    words = [f"phase_{failure.phase}", evidence.exception_type.replace(".", " "), evidence.message]
+    for frame in evidence.frames[-5:]:
+        words.append(f"kind_{frame.kind.replace('-', '_')} {frame.function}")
+    for linked in evidence.chain:
+        words.append(linked.exception_type.replace(".", " "))
+        words.append(linked.message)
+    return " ".join(words)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from pytest_orchestra.triage.failure import Failure
+from pytest_orchestra.triage.failure import Failure, failure_text
 from pytest_orchestra.triage.fingerprint import normalize_message
 
 FORMAT = "pytest-orchestra/triage-model"
@@ -39,20 +39,6 @@ SMOOTHING = 1.0
 def tokens(text: str) -> list[str]:
     """Lower-cased word tokens of ``text`` after numbers, paths and ids were normalized."""
     return [token.lower() for token in TOKEN.findall(normalize_message(text))]
-
-
-def failure_text(failure: Failure) -> str:
-    """The text a model reads for one failure: evidence when there is some, else the longrepr."""
-    evidence = failure.evidence
-    if evidence is None:
-        return f"phase_{failure.phase} {failure.longrepr[-2000:]}"
-    words = [f"phase_{failure.phase}", evidence.exception_type.replace(".", " "), evidence.message]
-    for frame in evidence.frames[-5:]:
-        words.append(f"kind_{frame.kind.replace('-', '_')} {frame.function}")
-    for linked in evidence.chain:
-        words.append(linked.exception_type.replace(".", " "))
-        words.append(linked.message)
-    return " ".join(words)
 
 
 @dataclass

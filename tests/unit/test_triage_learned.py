@@ -7,9 +7,9 @@ import json
 import pytest
 
 from pytest_orchestra.triage import cli
-from pytest_orchestra.triage.failure import Failure, FailureEvidence, Frame
+from pytest_orchestra.triage.failure import Failure, FailureEvidence, Frame, failure_text
 from pytest_orchestra.triage.labels import ReviewedLabel, ReviewedLabels
-from pytest_orchestra.triage.learned import LearnedModel, failure_text, load_model, tokens
+from pytest_orchestra.triage.learned import LearnedModel, load_model, tokens
 
 EXAMPLES = [
     ("StripeCardDeclined: card 4242 declined by gateway", "product"),
